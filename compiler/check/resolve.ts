@@ -1,0 +1,488 @@
+/**
+ * Name resolution across files: loads the entry file and everything it `use`s
+ * (the standard library from `stdlib/`, the user's files relative to the
+ * importing file or a search root), builds each module's scope, and checks that
+ * every name used in a body is defined. Reports unknown names (with suggestions),
+ * duplicate definitions, missing modules, import cycles, and assignments to
+ * names that are not `var`s.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve as resolvePath } from "node:path";
+import type {
+  Block,
+  ConstDecl,
+  Expr,
+  FnDecl,
+  Item,
+  ModelDecl,
+  Module,
+  Name,
+  Stmt,
+  TypeExpr,
+  UseDecl,
+} from "../ast/nodes.js";
+import { SourceFile, type Span } from "../ast/span.js";
+import { assertNever, type DiagnosticBag, type Note } from "../diagnostics/diagnostic.js";
+import { displayPath, stdlibDir } from "../paths.js";
+import { parseModule } from "../syntax/index.js";
+import { BUILTIN_NAMES } from "./builtins.js";
+import { suggest } from "./suggest.js";
+
+/** What a module-level name refers to. */
+export type ScopeEntry =
+  | { readonly kind: "fn"; readonly decl: FnDecl; readonly module: ModuleInfo }
+  | { readonly kind: "model"; readonly decl: ModelDecl; readonly module: ModuleInfo }
+  | { readonly kind: "const"; readonly decl: ConstDecl; readonly module: ModuleInfo }
+  | { readonly kind: "module"; readonly module: ModuleInfo }
+  /** A builtin re-exported by a standard-library module (`use std.nn.{tanh}`). */
+  | { readonly kind: "builtin"; readonly name: string };
+
+/** A loaded, parsed source file and its top-level scope. */
+export interface ModuleInfo {
+  /** Dotted module name: `std.nn`, `examples.cnn`, or the entry file's base name. */
+  readonly name: string;
+  readonly file: SourceFile;
+  readonly absPath: string;
+  readonly ast: Module;
+  /** Top-level names: the module's own declarations and its imports. */
+  readonly scope: Map<string, ScopeEntry>;
+  /** The module's own declarations only (what other modules may import). */
+  readonly exports: Map<string, ScopeEntry>;
+}
+
+export interface LoadOptions {
+  /** Extra folders searched for `use a.b` after the importing file's folder. Default: the working directory. */
+  readonly searchPaths?: readonly string[];
+  /** Reads a file; defaults to the file system. Returns undefined when it does not exist. */
+  readonly readFile?: (absPath: string) => string | undefined;
+  /** Source text to use for the entry file instead of reading it. */
+  readonly entryText?: string;
+}
+
+export interface LoadedProgram {
+  readonly entry: ModuleInfo;
+  /** Every module, in load order (dependencies first). */
+  readonly modules: readonly ModuleInfo[];
+  /** Looks up source text by display path, for rendering diagnostics. */
+  readonly sources: Map<string, SourceFile>;
+}
+
+function defaultRead(absPath: string): string | undefined {
+  if (!existsSync(absPath)) return undefined;
+  return readFileSync(absPath, "utf8");
+}
+
+function declName(item: Item): Name | null {
+  switch (item.kind) {
+    case "fn":
+    case "model":
+    case "const":
+      return item.name;
+    case "use":
+    case "train":
+      return null;
+    default:
+      return assertNever(item, "item");
+  }
+}
+
+/**
+ * Loads and parses the entry file and its imports, then resolves names.
+ * Returns undefined if any file could not be read or parsed, or names failed
+ * to resolve (all problems are in `bag`). Every file read is added to
+ * `sources`, also on failure, so diagnostics can show their lines.
+ */
+export function loadProgram(
+  entryPath: string,
+  bag: DiagnosticBag,
+  options: LoadOptions = {},
+  sources: Map<string, SourceFile> = new Map(),
+): LoadedProgram | undefined {
+  const read = options.readFile ?? defaultRead;
+  const searchPaths = options.searchPaths ?? [process.cwd()];
+  const byPath = new Map<string, ModuleInfo>();
+  const order: ModuleInfo[] = [];
+  const loading: string[] = [];
+  let failed = false;
+
+  const parseFile = (absPath: string, name: string, text: string): ModuleInfo | undefined => {
+    const file = new SourceFile(displayPath(absPath), text);
+    sources.set(file.path, file);
+    const ast = parseModule(file, bag);
+    if (!ast) {
+      failed = true;
+      return undefined;
+    }
+    return { name, file, absPath, ast, scope: new Map(), exports: new Map() };
+  };
+
+  const load = (absPath: string, name: string, text: string, importSpan: Span | null): ModuleInfo | undefined => {
+    const existing = byPath.get(absPath);
+    if (existing) return existing;
+    if (loading.includes(absPath)) {
+      const cycle = [...loading.slice(loading.indexOf(absPath)), absPath].map((p) => displayPath(p));
+      bag.error("E0204", `import cycle: ${cycle.join(" -> ")}`, importSpan ?? { file: displayPath(absPath), start: 0, end: 0, line: 1, col: 1 });
+      failed = true;
+      return undefined;
+    }
+    const info = parseFile(absPath, name, text);
+    if (!info) return undefined;
+    loading.push(absPath);
+    collectDeclarations(info, bag);
+    for (const item of info.ast.items) {
+      if (item.kind === "use") importInto(info, item);
+    }
+    loading.pop();
+    byPath.set(absPath, info);
+    order.push(info);
+    return info;
+  };
+
+  const findModule = (path: readonly string[], fromDir: string): { abs: string; tried: string[] } => {
+    const tried: string[] = [];
+    if (path[0] === "std") {
+      const abs = join(stdlibDir, ...path.slice(1)) + ".nn";
+      tried.push(abs);
+      return { abs: path.length > 1 && read(abs) !== undefined ? abs : "", tried };
+    }
+    for (const base of [fromDir, ...searchPaths]) {
+      const abs = resolvePath(base, ...path) + ".nn";
+      if (tried.includes(abs)) continue;
+      tried.push(abs);
+      if (read(abs) !== undefined) return { abs, tried };
+    }
+    return { abs: "", tried };
+  };
+
+  const importInto = (into: ModuleInfo, use: UseDecl): void => {
+    const segs = use.path.map((n) => n.name);
+    const fromDir = dirname(into.absPath);
+    let modPath = segs;
+    let single: Name | null = null;
+    let found = findModule(modPath, fromDir);
+    if (!found.abs && use.names === null && segs.length >= 2) {
+      // `use std.nn.dense` may name one declaration of module `std.nn`
+      const prefix = findModule(segs.slice(0, -1), fromDir);
+      if (prefix.abs) {
+        modPath = segs.slice(0, -1);
+        single = use.path[use.path.length - 1]!;
+        found = prefix;
+      }
+    }
+    const pathSpan = { ...use.path[0]!.span, end: use.path[use.path.length - 1]!.span.end };
+    if (!found.abs) {
+      bag.error("E0203", `cannot find module \`${segs.join(".")}\``, pathSpan, [
+        { message: `looked for ${found.tried.map((p) => displayPath(p)).join(", ")}` },
+      ]);
+      failed = true;
+      return;
+    }
+    const text = read(found.abs);
+    if (text === undefined) return;
+    const target = load(found.abs, modPath.join("."), text, pathSpan);
+    if (!target) return;
+    const bind = (local: Name, entry: ScopeEntry, at: Span): void => {
+      const prev = into.scope.get(local.name);
+      if (prev) {
+        bag.error("E0202", `\`${local.name}\` is defined more than once`, at, [{ message: "first defined here", span: spanOfEntry(prev, into, local.name) }]);
+        return;
+      }
+      into.scope.set(local.name, entry);
+      importSpans.set(`${into.absPath}|${local.name}`, at);
+    };
+    const importName = (name: Name, alias: Name | null, at: Span): void => {
+      // standard-library modules re-export the builtins (`use std.nn.{tanh}`)
+      const entry: ScopeEntry | undefined =
+        target.exports.get(name.name) ?? (modPath[0] === "std" && BUILTIN_NAMES.includes(name.name) ? { kind: "builtin", name: name.name } : undefined);
+      if (!entry) {
+        const hint = suggest(name.name, [...target.exports.keys()]);
+        bag.error("E0205", `module \`${target.name}\` has no declaration named \`${name.name}\``, name.span, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+        failed = true;
+        return;
+      }
+      bind(alias ?? name, entry, at);
+    };
+    if (single) importName(single, null, use.span);
+    else if (use.names === null) bind(use.path[use.path.length - 1]!, { kind: "module", module: target }, use.span);
+    else for (const u of use.names) importName(u.name, u.alias, u.span);
+  };
+
+  const importSpans = new Map<string, Span>();
+  const spanOfEntry = (e: ScopeEntry, mod: ModuleInfo, local: string): Span => {
+    const imported = importSpans.get(`${mod.absPath}|${local}`);
+    if (imported) return imported;
+    return e.kind === "module" || e.kind === "builtin" ? mod.ast.span : e.decl.name.span;
+  };
+
+  const entryAbs = resolvePath(entryPath);
+  const entryText = options.entryText ?? read(entryAbs);
+  if (entryText === undefined) {
+    bag.error("E0203", `cannot read file \`${displayPath(entryAbs)}\``, { file: displayPath(entryAbs), start: 0, end: 0, line: 0, col: 0 });
+    return undefined;
+  }
+  const base = entryAbs.replace(/\\/g, "/").split("/").pop()!.replace(/\.nn$/, "");
+  const entry = load(entryAbs, base, entryText, null);
+  if (!entry || failed) return undefined;
+  for (const m of order) checkNames(m, bag);
+  if (bag.hasErrors) return undefined;
+  return { entry, modules: order, sources };
+}
+
+/** Fills a module's `exports` and `scope` with its own declarations, reporting duplicates. */
+function collectDeclarations(mod: ModuleInfo, bag: DiagnosticBag): void {
+  for (const item of mod.ast.items) {
+    const name = declName(item);
+    if (!name) continue;
+    const prev = mod.exports.get(name.name);
+    if (prev && prev.kind !== "module" && prev.kind !== "builtin") {
+      bag.error("E0202", `\`${name.name}\` is defined more than once`, name.span, [{ message: "first defined here", span: prev.decl.name.span }]);
+      continue;
+    }
+    const entry: ScopeEntry =
+      item.kind === "fn"
+        ? { kind: "fn", decl: item, module: mod }
+        : item.kind === "model"
+          ? { kind: "model", decl: item, module: mod }
+          : { kind: "const", decl: item as ConstDecl, module: mod };
+    mod.exports.set(name.name, entry);
+    mod.scope.set(name.name, entry);
+  }
+}
+
+// ---------------------------------------------------------------- static name checks
+
+interface Binding {
+  readonly mutable: boolean;
+  readonly span: Span;
+  readonly what: string;
+}
+
+class Scope {
+  readonly names = new Map<string, Binding>();
+  constructor(readonly parent: Scope | null) {}
+
+  lookup(name: string): Binding | undefined {
+    return this.names.get(name) ?? this.parent?.lookup(name);
+  }
+
+  all(): string[] {
+    return [...this.names.keys(), ...(this.parent?.all() ?? [])];
+  }
+}
+
+/** Walks every body of a module, reporting names that are not defined anywhere visible. */
+function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
+  const top = new Scope(null);
+  for (const name of BUILTIN_NAMES) top.names.set(name, { mutable: false, span: mod.ast.span, what: "builtin" });
+  const moduleScope = new Scope(top);
+  for (const [name, e] of mod.scope) moduleScope.names.set(name, { mutable: false, span: e.kind === "module" || e.kind === "builtin" ? mod.ast.span : e.decl.name.span, what: e.kind });
+
+  const declare = (scope: Scope, name: Name, mutable: boolean, what: string): void => {
+    const prev = scope.names.get(name.name);
+    if (prev) {
+      bag.error("E0202", `\`${name.name}\` is defined more than once`, name.span, [{ message: "first defined here", span: prev.span }]);
+      return;
+    }
+    scope.names.set(name.name, { mutable, span: name.span, what });
+  };
+
+  const unknown = (name: string, span: Span, scope: Scope): void => {
+    const hint = suggest(name, scope.all());
+    const notes: Note[] = hint ? [{ message: `did you mean \`${hint}\`?` }] : [];
+    bag.error("E0201", `unknown name \`${name}\``, span, notes);
+  };
+
+  const expr = (e: Expr, scope: Scope): void => {
+    switch (e.kind) {
+      case "number":
+      case "bool":
+      case "string":
+        return;
+      case "name":
+        if (!scope.lookup(e.name)) unknown(e.name, e.span, scope);
+        return;
+      case "unary":
+        return expr(e.operand, scope);
+      case "binary":
+        expr(e.left, scope);
+        return expr(e.right, scope);
+      case "call":
+        expr(e.callee, scope);
+        for (const a of e.args) expr(a.value, scope);
+        return;
+      case "index":
+        expr(e.target, scope);
+        for (const it of e.indices) {
+          if (it.kind === "at") expr(it.expr, scope);
+          else if (it.kind === "slice") for (const p of [it.start, it.stop, it.step]) if (p) expr(p, scope);
+        }
+        return;
+      case "member":
+        return expr(e.target, scope);
+      case "list":
+        for (const x of e.elements) expr(x, scope);
+        return;
+      case "comprehension": {
+        expr(e.iterable, scope);
+        const inner = new Scope(scope);
+        declare(inner, e.variable, false, "loop variable");
+        return expr(e.element, inner);
+      }
+      case "range":
+        expr(e.start, scope);
+        return expr(e.end, scope);
+      default:
+        return assertNever(e, "expression");
+    }
+  };
+
+  // Names inside tensor types are dims: bare unknown ones are size symbols, visible
+  // in the body as compile-time sizes, and not errors.
+  const type = (t: TypeExpr | null, scope: Scope): void => {
+    if (!t) return;
+    if (t.kind === "listType") return type(t.element, scope);
+    if (t.kind !== "namedType") return;
+    for (const d of t.dims ?? []) {
+      const n = d.kind === "dimRest" ? d.name : d.expr.kind === "name" ? { name: d.expr.name, span: d.expr.span } : null;
+      if (n && !scope.lookup(n.name)) scope.names.set(n.name, { mutable: false, span: n.span, what: "size" });
+    }
+  };
+
+  const block = (b: Block, scope: Scope): void => {
+    const inner = new Scope(scope);
+    for (const s of b.stmts) stmt(s, inner);
+    if (b.result) expr(b.result, inner);
+  };
+
+  const stmt = (s: Stmt, scope: Scope): void => {
+    switch (s.kind) {
+      case "let":
+        expr(s.value, scope);
+        type(s.type, scope);
+        declare(scope, s.name, s.mutable, s.mutable ? "var" : "let");
+        return;
+      case "assign": {
+        expr(s.value, scope);
+        const b = scope.lookup(s.name.name);
+        if (!b) unknown(s.name.name, s.name.span, scope);
+        else if (!b.mutable) {
+          bag.error("E0206", `cannot assign to \`${s.name.name}\`: it is a ${b.what}, not a \`var\``, s.name.span, [
+            { message: `\`${s.name.name}\` is defined here`, span: b.span },
+          ]);
+        }
+        return;
+      }
+      case "return":
+        return expr(s.value, scope);
+      case "for": {
+        expr(s.iterable, scope);
+        const inner = new Scope(scope);
+        declare(inner, s.variable, false, "loop variable");
+        return block(s.body, inner);
+      }
+      case "if":
+        expr(s.cond, scope);
+        block(s.then, scope);
+        if (s.else?.kind === "block") block(s.else, scope);
+        else if (s.else) stmt(s.else, scope);
+        return;
+      default:
+        return assertNever(s, "statement");
+    }
+  };
+
+  const fn = (f: FnDecl, outer: Scope): void => {
+    const scope = new Scope(outer);
+    for (const p of f.params) {
+      declare(scope, p.name, false, "parameter");
+      if (p.default) expr(p.default, outer);
+    }
+    for (const p of f.params) type(p.type, scope);
+    if (f.body.kind === "block") block(f.body, scope);
+    else expr(f.body, scope);
+  };
+
+  const model = (m: ModelDecl): void => {
+    const scope = new Scope(moduleScope);
+    for (const h of m.hyperparams) {
+      declare(scope, h.name, false, "hyperparameter");
+      if (h.default) expr(h.default, moduleScope);
+    }
+    for (const it of m.items) declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
+    for (const it of m.items) {
+      switch (it.kind) {
+        case "param":
+          expr(it.init, initScope(scope));
+          break;
+        case "field":
+        case "const":
+          expr(it.value, scope);
+          break;
+        case "fn":
+          fn(it, scope);
+          break;
+        default:
+          assertNever(it, "model item");
+      }
+    }
+  };
+
+  const initScope = (outer: Scope): Scope => {
+    const s = new Scope(outer);
+    for (const n of INITIALIZER_NAMES) s.names.set(n, { mutable: false, span: mod.ast.span, what: "initializer" });
+    return s;
+  };
+
+  for (const item of mod.ast.items) {
+    switch (item.kind) {
+      case "use":
+        break;
+      case "fn":
+        fn(item, moduleScope);
+        break;
+      case "model":
+        model(item);
+        break;
+      case "const":
+        expr(item.value, moduleScope);
+        break;
+      case "train":
+        checkTrain(item.target, mod, bag);
+        expr(item.optimizer, moduleScope);
+        for (const o of item.options) expr(o.value, moduleScope);
+        break;
+      default:
+        assertNever(item, "item");
+    }
+  }
+}
+
+/** `train Model.loss`: the model exists and has a `loss` of that name. */
+function checkTrain(target: readonly Name[], mod: ModuleInfo, bag: DiagnosticBag): void {
+  const [modelName, lossName, ...rest] = target;
+  if (!modelName) return;
+  const entry = mod.scope.get(modelName.name);
+  if (!entry || entry.kind !== "model") {
+    const hint = suggest(modelName.name, [...mod.scope.entries()].filter(([, e]) => e.kind === "model").map(([n]) => n));
+    bag.error("E0501", `\`train\` needs a model, but \`${modelName.name}\` is ${entry ? `a ${entry.kind}` : "not defined"}`, modelName.span, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+    return;
+  }
+  if (!lossName || rest.length > 0) {
+    bag.error("E0501", "`train` names an objective as `Model.loss`", (lossName ?? modelName).span);
+    return;
+  }
+  const member = entry.decl.items.find((i) => i.name.name === lossName.name);
+  if (!member || member.kind !== "fn" || member.flavor !== "loss") {
+    const losses = entry.decl.items.filter((i): i is FnDecl => i.kind === "fn" && i.flavor === "loss").map((i) => i.name.name);
+    const hint = suggest(lossName.name, losses);
+    bag.error(
+      "E0501",
+      member ? `\`${modelName.name}.${lossName.name}\` is not a \`loss\`` : `model \`${modelName.name}\` has no loss named \`${lossName.name}\``,
+      lossName.span,
+      hint ? [{ message: `did you mean \`${hint}\`?` }] : losses.length === 0 ? [{ message: `\`${modelName.name}\` declares no \`loss\`` }] : [],
+    );
+  }
+}
+
+/** Names that are initializers inside `param ... = <init>`. */
+export const INITIALIZER_NAMES: readonly string[] = ["zeros", "ones", "constant", "normal", "uniform", "glorot", "glorot_normal", "he", "he_uniform", "lecun"];

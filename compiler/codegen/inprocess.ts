@@ -1,0 +1,29 @@
+/**
+ * The in-process path: kernel sources become functions with `new Function`
+ * and run on the CPU backend in this process, with no generated file. Used by
+ * tests and tools; the generated module prints the same bodies as real
+ * functions, so both paths run identical kernel code.
+ */
+import type { CpuKernel } from "../../runtime/backends/cpu.js";
+import { CompiledModule, type ModuleOptions } from "../../runtime/module.js";
+import type { ProgramPlan } from "../../runtime/plan.js";
+import { InternalCompilerError } from "../diagnostics/diagnostic.js";
+import type { KernelSource } from "./ts.js";
+
+/** Compiles kernel sources to functions, by name. A body that does not parse is a compiler bug. */
+export function compileKernels(kernels: readonly KernelSource[]): Record<string, CpuKernel> {
+  const out: Record<string, CpuKernel> = {};
+  for (const k of kernels) {
+    try {
+      out[k.name] = new Function("i", "o", "s", k.body) as CpuKernel;
+    } catch (e) {
+      throw new InternalCompilerError(`kernel ${k.name} does not compile: ${e instanceof Error ? e.message : String(e)}\n${k.body}`);
+    }
+  }
+  return out;
+}
+
+/** Loads a planned program in this process and creates a module on the CPU backend (by default). */
+export function loadInProcess(plan: ProgramPlan, kernels: readonly KernelSource[], options: ModuleOptions = {}): Promise<CompiledModule> {
+  return CompiledModule.create(plan, { cpu: compileKernels(kernels) }, options);
+}

@@ -1,0 +1,204 @@
+/**
+ * The execution planner: turns IR functions into a {@link ProgramPlan} (which
+ * buffers exist, how large, which kernel writes each) plus the CPU kernel
+ * sources the plan names. Deterministic: the same input gives the same plan
+ * and the same kernel names.
+ *
+ * Per function: inputs, params and constants are buffers with a source and no
+ * step; a reshape aliases its input's buffer (row-major data does not move);
+ * every other node reachable from the outputs gets a temp buffer and a step.
+ */
+import type {
+  BufferSpec,
+  ConstantSpec,
+  DTypeName,
+  FunctionPlan,
+  ParamSpec,
+  ProgramPlan,
+  SizeExpr,
+  StepSpec,
+  TensorSig,
+} from "../../runtime/plan.js";
+import { Dims, shapesEqual, type Dim } from "../core/dim.js";
+import { invariant } from "../diagnostics/diagnostic.js";
+import { reachable } from "../ir/build.js";
+import type { IrFunction, Node, ParamInfo } from "../ir/ops.js";
+import { verifyFunction } from "../ir/verify.js";
+import { renderKernelBody, type KernelSource } from "./ts.js";
+
+/** What the planner is given: the callable functions, the module state and its initializer. */
+export interface PlanInput {
+  readonly functions: readonly IrFunction[];
+  readonly params: readonly ParamInfo[];
+  /** One input (the `i32` seed scalar), one output per param in `params` order. */
+  readonly init: IrFunction | null;
+}
+
+/** A plan and the CPU kernels its steps name. */
+export interface PlannedProgram {
+  readonly plan: ProgramPlan;
+  readonly kernels: readonly KernelSource[];
+}
+
+/** A dim as a plan size expression over the indices of `symbols`. */
+export function toSizeExpr(d: Dim, symbols: readonly string[]): SizeExpr {
+  if (Dims.isConst(d)) return d;
+  return d.terms.map((t) => [
+    t.coef,
+    ...t.syms.map((s) => {
+      const k = symbols.indexOf(s);
+      invariant(k >= 0, `size symbol ${s} is not bound by the function`);
+      return k;
+    }),
+  ]);
+}
+
+/** A type as written in source: `f32[B, 3]`, or `f32` for a scalar. */
+export function displayType(dtype: DTypeName, shape: readonly Dim[]): string {
+  return shape.length === 0 ? dtype : `${dtype}[${shape.map(Dims.format).join(", ")}]`;
+}
+
+/** Kernel bodies by text, so equal bodies share one kernel; names in order of first use. */
+class KernelTable {
+  private readonly byBody = new Map<string, string>();
+  readonly list: KernelSource[] = [];
+
+  nameOf(body: string): string {
+    const known = this.byBody.get(body);
+    if (known !== undefined) return known;
+    const name = `k${this.list.length}`;
+    this.byBody.set(body, name);
+    this.list.push({ name, body });
+    return name;
+  }
+}
+
+/** The module's literal tensors, deduplicated by dtype, shape and data. */
+class ConstantTable {
+  private readonly byKey = new Map<string, number>();
+  readonly list: ConstantSpec[] = [];
+
+  indexOf(n: Extract<Node, { op: "constant" }>): number {
+    // -0 is kept apart from 0: they print differently and divide differently
+    const data = n.data.map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(",");
+    const key = `${n.dtype}|${n.shape.join(",")}|${data}`;
+    const known = this.byKey.get(key);
+    if (known !== undefined) return known;
+    const index = this.list.length;
+    this.byKey.set(key, index);
+    this.list.push({ dtype: n.dtype, data: n.data });
+    return index;
+  }
+}
+
+interface Tables {
+  readonly kernels: KernelTable;
+  readonly constants: ConstantTable;
+  readonly params: ReadonlyMap<string, ParamInfo>;
+}
+
+function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
+  verifyFunction(fn);
+  // the runtime binds each symbol from the first input dimension that is exactly it
+  for (const s of fn.symbols) {
+    const bindable = fn.inputs.some((inp) => inp.shape.some((d) => Dims.equal(d, Dims.sym(s))));
+    invariant(bindable, `${fn.name}: size symbol ${s} is not the size of any input dimension`);
+  }
+  const buffers: BufferSpec[] = [];
+  const steps: StepSpec[] = [];
+  const bufferOf = new Map<number, number>();
+  const add = (n: Node, source: BufferSpec["source"]): number => {
+    const index = buffers.length;
+    buffers.push({ dtype: n.dtype, size: toSizeExpr(Dims.product(n.shape), fn.symbols), source });
+    bufferOf.set(n.id, index);
+    return index;
+  };
+  const bufferFor = (n: Node): number => {
+    const b = bufferOf.get(n.id);
+    invariant(b !== undefined, `${fn.name}: node %${n.id} used before it has a buffer`);
+    return b;
+  };
+  // declared inputs all get buffers, used or not, so buffer k is input k
+  for (const inp of fn.inputs) add(inp, { kind: "input", index: inp.index });
+  const paramBuffers = new Map<string, number>();
+  for (const n of reachable(fn.outputs)) {
+    switch (n.op) {
+      case "input":
+        invariant(bufferOf.has(n.id), `${fn.name}: input ${n.name} is not declared`);
+        break;
+      case "param": {
+        const info = t.params.get(n.path);
+        invariant(info !== undefined, `${fn.name}: unknown parameter ${n.path}`);
+        invariant(info.dtype === n.dtype && shapesEqual(info.shape, n.shape), `${fn.name}: parameter ${n.path} used with another type`);
+        const known = paramBuffers.get(n.path);
+        if (known !== undefined) bufferOf.set(n.id, known);
+        else paramBuffers.set(n.path, add(n, { kind: "param", path: n.path }));
+        break;
+      }
+      case "constant":
+        add(n, { kind: "const", index: t.constants.indexOf(n) });
+        break;
+      case "reshape":
+        bufferOf.set(n.id, bufferFor(n.inputs[0]!));
+        break;
+      default: {
+        const kernel = t.kernels.nameOf(renderKernelBody(n, fn.symbols));
+        const inputs = n.inputs.map(bufferFor);
+        steps.push({ kernel, inputs, output: add(n, { kind: "temp" }) });
+      }
+    }
+  }
+  const sig = (name: string, n: Node): TensorSig => ({
+    name,
+    dtype: n.dtype,
+    shape: n.shape.map((d) => toSizeExpr(d, fn.symbols)),
+    display: displayType(n.dtype, n.shape),
+  });
+  return {
+    name: fn.name,
+    symbols: [...fn.symbols],
+    inputs: fn.inputs.map((inp) => sig(inp.name, inp)),
+    buffers,
+    steps,
+    outputs: fn.outputs.map((n, k) => ({ buffer: bufferFor(n), sig: sig(`out${k}`, n) })),
+  };
+}
+
+/**
+ * Plans a whole module. Every function becomes a {@link FunctionPlan}; kernels
+ * with equal bodies are shared across all of them and named `k0, k1, …` in
+ * order of first use (functions in the given order, then `init`).
+ */
+export function planProgram(input: PlanInput): PlannedProgram {
+  const params: ParamSpec[] = input.params.map((p) => {
+    invariant(p.shape.every(Dims.isConst), () => `parameter ${p.path} has a symbolic shape ${displayType(p.dtype, p.shape)}`);
+    return { path: p.path, dtype: p.dtype, shape: p.shape.filter(Dims.isConst) };
+  });
+  const byPath = new Map<string, ParamInfo>();
+  for (const p of input.params) {
+    invariant(!byPath.has(p.path), `parameter ${p.path} declared twice`);
+    byPath.set(p.path, p);
+  }
+  const t: Tables = { kernels: new KernelTable(), constants: new ConstantTable(), params: byPath };
+
+  const functions: Record<string, FunctionPlan> = {};
+  for (const fn of input.functions) {
+    invariant(!Object.hasOwn(functions, fn.name), `function ${fn.name} planned twice`);
+    functions[fn.name] = planFunction(fn, t);
+  }
+
+  let init: FunctionPlan | null = null;
+  if (input.init !== null) {
+    const fn = input.init;
+    const seed = fn.inputs[0];
+    invariant(fn.inputs.length === 1 && seed !== undefined && seed.dtype === "i32" && seed.shape.length === 0, `${fn.name}: init takes one i32 scalar seed`);
+    invariant(fn.outputs.length === input.params.length, `${fn.name}: ${fn.outputs.length} outputs for ${input.params.length} parameters`);
+    fn.outputs.forEach((o, k) => {
+      const p = input.params[k]!;
+      invariant(o.dtype === p.dtype && shapesEqual(o.shape, p.shape), () => `${fn.name}: output ${k} does not match parameter ${p.path}`);
+    });
+    init = planFunction(fn, t);
+  }
+
+  return { plan: { params, constants: t.constants.list, functions, init }, kernels: t.kernels.list };
+}

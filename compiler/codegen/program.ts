@@ -1,0 +1,78 @@
+/**
+ * Planning a whole program: one execution plan per model (its parameters,
+ * `init` and functions) and one for the top-level functions, with the CPU
+ * kernels of all plans shared when their code is identical.
+ */
+import type { ProgramPlan } from "../../runtime/plan.js";
+import type { IrProgram } from "../lower/lower.js";
+import { FUNCTIONS_CLASS } from "../check/elaborate.js";
+import { planProgram } from "./plan.js";
+import type { KernelSource } from "./ts.js";
+
+/** One exported class of the generated module. */
+export interface PlannedUnit {
+  /** The class name as written in the source (a model name, or `Functions`). */
+  readonly name: string;
+  readonly kind: "model" | "functions";
+  readonly plan: ProgramPlan;
+  /** `fn` or `loss`, by function name. */
+  readonly flavors: ReadonlyMap<string, "fn" | "loss">;
+}
+
+export interface PlannedProgram {
+  readonly name: string;
+  readonly units: readonly PlannedUnit[];
+  /** Every CPU kernel, named `k0, k1, ...` in order of first use, shared by all units. */
+  readonly kernels: readonly KernelSource[];
+}
+
+export { FUNCTIONS_CLASS };
+
+/** Plans every unit. */
+export function planIrProgram(ir: IrProgram): PlannedProgram {
+  const kernels: KernelSource[] = [];
+  const byBody = new Map<string, string>();
+  const units: PlannedUnit[] = [];
+  const share = (plan: ProgramPlan, local: readonly KernelSource[]): ProgramPlan => {
+    const rename = new Map<string, string>();
+    for (const k of local) {
+      let name = byBody.get(k.body);
+      if (name === undefined) {
+        name = `k${kernels.length}`;
+        byBody.set(k.body, name);
+        kernels.push({ name, body: k.body });
+      }
+      rename.set(k.name, name);
+    }
+    const fix = (f: ProgramPlan["functions"][string]) => ({ ...f, steps: f.steps.map((s) => ({ ...s, kernel: rename.get(s.kernel) ?? s.kernel })) });
+    const functions: Record<string, ProgramPlan["functions"][string]> = {};
+    for (const [name, f] of Object.entries(plan.functions)) functions[name] = fix(f);
+    return { ...plan, functions, init: plan.init ? fix(plan.init) : null };
+  };
+  for (const m of ir.models) {
+    const p = planProgram({ functions: m.functions, params: m.params, init: m.init });
+    units.push({ name: m.name, kind: "model", plan: share(p.plan, p.kernels), flavors: m.flavors });
+  }
+  if (ir.functions.length > 0) {
+    const p = planProgram({ functions: ir.functions, params: [], init: null });
+    units.push({ name: FUNCTIONS_CLASS, kind: "functions", plan: share(p.plan, p.kernels), flavors: new Map(ir.functions.map((f) => [f.name, "fn" as const])) });
+  }
+  return { name: ir.name, units, kernels };
+}
+
+/** A readable dump of the plans (`--dump-after=plan`). */
+export function printPlans(p: PlannedProgram): string {
+  const lines: string[] = [];
+  for (const u of p.units) {
+    lines.push(`${u.kind} ${u.name}: ${u.plan.params.length} parameter(s), ${u.plan.constants.length} constant(s)`);
+    const fns = [...(u.plan.init ? [u.plan.init] : []), ...Object.values(u.plan.functions)];
+    for (const f of fns) {
+      lines.push(`  ${f.name}(${f.inputs.map((i) => `${i.name}: ${i.display}`).join(", ")}) -> ${f.outputs.map((o) => o.sig.display).join(", ")}`);
+      f.buffers.forEach((b, i) => lines.push(`    b${i}: ${b.dtype}[${JSON.stringify(b.size)}] ${b.source.kind}${b.source.kind === "param" ? ` ${b.source.path}` : b.source.kind === "input" || b.source.kind === "const" ? ` #${b.source.index}` : ""}`));
+      for (const s of f.steps) lines.push(`    ${s.kernel}(${s.inputs.map((i) => `b${i}`).join(", ")}) -> b${s.output}`);
+      lines.push(`    return ${f.outputs.map((o) => `b${o.buffer}`).join(", ")}`);
+    }
+  }
+  for (const k of p.kernels) lines.push(`kernel ${k.name}:\n${k.body.replace(/^/gm, "  ")}`);
+  return lines.join("\n");
+}

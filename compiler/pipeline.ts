@@ -1,0 +1,140 @@
+/**
+ * The compiler as a straight line of named stages. Each stage is a pure
+ * function of the previous stage's output; `--dump-after=<stage>` prints what a
+ * stage produced.
+ */
+import { printAst } from "./ast/print.js";
+import type { SourceFile } from "./ast/span.js";
+import { checkProgram } from "./check/index.js";
+import { printCheckedProgram } from "./check/print.js";
+import { loadProgram, type LoadedProgram, type LoadOptions } from "./check/resolve.js";
+import type { CheckedProgram } from "./check/types.js";
+import { emitProgram, type EmitOptions, type EmittedFile } from "./codegen/host.js";
+import { planIrProgram, printPlans, type PlannedProgram } from "./codegen/program.js";
+import { DiagnosticBag, InternalCompilerError, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { reachable } from "./ir/build.js";
+import { printFunction } from "./ir/print.js";
+import { verifyFunction } from "./ir/verify.js";
+import { lowerProgram, type IrProgram } from "./lower/lower.js";
+
+/** The stages, in order. */
+export const STAGES = [
+  // read the entry file and its imports; Chevrotain lexer + parser; CST -> AST
+  "parse",
+  // module scopes, imports, unknown and duplicate names
+  "resolve",
+  // evaluate compile-time code, bind size symbols, check types and shapes, inline calls
+  "check",
+  // typed program -> tensor IR (deduplicated SSA graph), verified
+  "lower",
+  // IR -> execution plans: buffers, kernel launches, CPU kernels
+  "plan",
+  // TypeScript module, JavaScript and declarations
+  "emit",
+] as const;
+
+export type Stage = (typeof STAGES)[number];
+
+export function isStage(s: string): s is Stage {
+  return (STAGES as readonly string[]).includes(s);
+}
+
+export interface CompileOptions extends LoadOptions, EmitOptions {
+  /** Stop after this stage (default: `emit`). */
+  readonly stopAfter?: Stage;
+  /** Stages whose output to render into `dumps`. */
+  readonly dumpAfter?: readonly Stage[];
+}
+
+export interface StageStats {
+  readonly stage: Stage;
+  readonly detail: string;
+}
+
+export interface CompileResult {
+  readonly ok: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Source files read, by display path (for rendering diagnostics). */
+  readonly sources: ReadonlyMap<string, SourceFile>;
+  readonly dumps: readonly { readonly stage: Stage; readonly text: string }[];
+  readonly stats: readonly StageStats[];
+  readonly loaded?: LoadedProgram;
+  readonly checked?: CheckedProgram;
+  readonly ir?: IrProgram;
+  readonly planned?: PlannedProgram;
+  readonly files?: readonly EmittedFile[];
+}
+
+function printResolved(p: LoadedProgram): string {
+  return p.modules
+    .map((m) => {
+      const names = [...m.scope.entries()].map(([n, e]) => `  ${n}: ${e.kind}${e.kind === "module" ? ` ${e.module.name}` : e.kind === "builtin" ? "" : ` (${e.module.name})`}`);
+      return [`module ${m.name} (${m.file.path})`, ...names].join("\n");
+    })
+    .join("\n");
+}
+
+function irFunctions(ir: IrProgram): { owner: string; fn: import("./ir/ops.js").IrFunction }[] {
+  return [
+    ...ir.models.flatMap((m) => [...(m.init ? [{ owner: m.name, fn: m.init }] : []), ...m.functions.map((fn) => ({ owner: m.name, fn }))]),
+    ...ir.functions.map((fn) => ({ owner: "", fn })),
+  ];
+}
+
+function printIr(ir: IrProgram): string {
+  return irFunctions(ir)
+    .map(({ owner, fn }) => (owner ? `// ${owner}\n` : "") + printFunction(fn))
+    .join("\n\n");
+}
+
+/**
+ * Runs the pipeline on one entry file. User mistakes come back as diagnostics;
+ * an {@link InternalCompilerError} escapes only for bugs in nnc.
+ */
+export async function compile(entryPath: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const bag = new DiagnosticBag();
+  const sources = new Map<string, SourceFile>();
+  const dumps: { stage: Stage; text: string }[] = [];
+  const stats: StageStats[] = [];
+  const stopAfter = options.stopAfter ?? "emit";
+  const wants = (s: Stage) => options.dumpAfter?.includes(s) ?? false;
+  const done = (s: Stage) => STAGES.indexOf(s) >= STAGES.indexOf(stopAfter);
+  const fail = (extra: Partial<CompileResult> = {}): CompileResult => ({ ok: false, diagnostics: bag.all(), sources, dumps, stats, ...extra });
+
+  const loaded = loadProgram(entryPath, bag, options, sources);
+  if (!loaded) return fail();
+  if (wants("parse")) dumps.push({ stage: "parse", text: loaded.modules.map((m) => `// ${m.file.path}\n${printAst(m.ast)}`).join("\n\n") });
+  if (wants("resolve")) dumps.push({ stage: "resolve", text: printResolved(loaded) });
+  stats.push({ stage: "parse", detail: `${loaded.modules.length} module(s)` });
+  if (done("resolve")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded };
+
+  const checked = checkProgram(loaded, bag);
+  if (!checked) return fail({ loaded });
+  if (wants("check")) dumps.push({ stage: "check", text: printCheckedProgram(checked) });
+  const entries = checked.models.reduce((n, m) => n + m.functions.length, checked.functions.length);
+  stats.push({ stage: "check", detail: `${checked.models.length} model(s), ${entries} entry function(s)` });
+  if (done("check")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked };
+
+  const ir = lowerProgram(checked);
+  for (const { fn } of irFunctions(ir)) verifyFunction(fn);
+  if (wants("lower")) dumps.push({ stage: "lower", text: printIr(ir) });
+  for (const { owner, fn } of irFunctions(ir)) {
+    stats.push({ stage: "lower", detail: `${owner ? `${owner}.` : ""}${fn.name}: ${reachable(fn.outputs).length} IR nodes` });
+  }
+  if (done("lower")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir };
+
+  const planned = planIrProgram(ir);
+  if (wants("plan")) dumps.push({ stage: "plan", text: printPlans(planned) });
+  for (const unit of planned.units) {
+    for (const [name, f] of Object.entries(unit.plan.functions)) {
+      stats.push({ stage: "plan", detail: `${unit.name}.${name}: ${f.steps.length} kernel launch(es), ${f.buffers.length} buffer(s)` });
+    }
+  }
+  if (done("plan")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir, planned };
+
+  const files = await emitProgram(planned, options);
+  if (wants("emit")) dumps.push({ stage: "emit", text: files.find((f) => f.path.endsWith(".ts") && !f.path.endsWith(".d.ts"))?.contents ?? "" });
+  return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir, planned, files };
+}
+
+export { InternalCompilerError };

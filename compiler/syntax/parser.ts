@@ -1,0 +1,591 @@
+/**
+ * The grammar of `.nn` as a pure Chevrotain {@link CstParser}: rules are typed
+ * class fields without embedded actions, and the result is a concrete syntax tree
+ * that `toAst.ts` turns into the AST. Error recovery is on, so one run reports
+ * several syntax errors; {@link parser} is the one shared instance.
+ *
+ * Two checks the grammar accepts on purpose and `toAst.ts` rejects, for better
+ * messages and recovery: expression statements that are not a block's last item,
+ * and chained comparisons (`a < b < c`).
+ */
+import { CstParser, type IToken } from "chevrotain";
+import { syntaxErrorMessages } from "./messages.js";
+import {
+  AdditiveOp,
+  allTokens,
+  AndAnd,
+  Arrow,
+  As,
+  BoolLiteral,
+  Caret,
+  Colon,
+  Comma,
+  ComparisonOp,
+  Const,
+  Dot,
+  DotDot,
+  Ellipsis,
+  Else,
+  Equals,
+  Fn,
+  For,
+  Identifier,
+  If,
+  In,
+  Keyword,
+  LBracket,
+  LCurly,
+  Let,
+  Loss,
+  LParen,
+  Model,
+  MultiplicativeOp,
+  NumberLit,
+  OrOr,
+  Param,
+  RBracket,
+  RCurly,
+  Return,
+  RParen,
+  Semicolon,
+  StringLit,
+  Train,
+  UnaryOp,
+  Use,
+  Var,
+  With,
+} from "./tokens.js";
+
+/** Whether `next` starts on the line where `prev` ends (false when either is missing). */
+function sameLine(prev: IToken, next: IToken): boolean {
+  return prev.endLine !== undefined && prev.endLine === next.startLine;
+}
+
+export class NnParser extends CstParser {
+  constructor() {
+    super([...allTokens], {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: "onlyOffset",
+      errorMessageProvider: syntaxErrorMessages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  // ------------------------------------------------------------ items
+
+  readonly module = this.RULE("module", () => {
+    this.MANY(() => this.SUBRULE(this.item));
+  });
+
+  readonly item = this.RULE("item", () => {
+    this.OR({
+      ERR_MSG: "an item (`use`, `fn`, `loss`, `model`, `const` or `train`)",
+      DEF: [
+        { ALT: () => this.SUBRULE(this.useDecl) },
+        { ALT: () => this.SUBRULE(this.fnDecl) },
+        { ALT: () => this.SUBRULE(this.modelDecl) },
+        { ALT: () => this.SUBRULE(this.constDecl) },
+        { ALT: () => this.SUBRULE(this.trainDecl) },
+      ],
+    });
+    this.OPTION(() => this.CONSUME(Semicolon));
+  });
+
+  readonly useDecl = this.RULE("useDecl", () => {
+    this.CONSUME(Use);
+    this.CONSUME(Identifier);
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.SUBRULE(this.pathSegment);
+    });
+    this.OPTION(() => {
+      this.CONSUME2(Dot);
+      this.CONSUME(LCurly);
+      this.SUBRULE(this.useName);
+      this.MANY2(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.useName);
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+      this.CONSUME(RCurly);
+    });
+  });
+
+  readonly useName = this.RULE("useName", () => {
+    this.CONSUME(Identifier);
+    this.OPTION(() => {
+      this.CONSUME(As);
+      this.CONSUME2(Identifier, { LABEL: "alias" });
+    });
+  });
+
+  readonly constDecl = this.RULE("constDecl", () => {
+    this.CONSUME(Const);
+    this.CONSUME(Identifier);
+    this.OPTION(() => {
+      this.CONSUME(Colon);
+      this.SUBRULE(this.type);
+    });
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly fnDecl = this.RULE("fnDecl", () => {
+    this.OR([{ ALT: () => this.CONSUME(Fn) }, { ALT: () => this.CONSUME(Loss) }]);
+    this.CONSUME(Identifier);
+    this.SUBRULE(this.paramList);
+    this.OPTION(() => {
+      this.CONSUME(Arrow);
+      this.SUBRULE(this.type);
+    });
+    this.OR2({
+      ERR_MSG: "`=` or `{`",
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(Equals);
+            this.SUBRULE(this.expr);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.block) },
+      ],
+    });
+  });
+
+  /** `( p, q, )` of functions and models. */
+  readonly paramList = this.RULE("paramList", () => {
+    this.CONSUME(LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.param);
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.param);
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+    });
+    this.CONSUME(RParen);
+  });
+
+  readonly param = this.RULE("param", () => {
+    this.CONSUME(Identifier);
+    this.OPTION(() => {
+      this.CONSUME(Colon);
+      this.SUBRULE(this.type);
+    });
+    this.OPTION2(() => {
+      this.CONSUME(Equals);
+      this.SUBRULE(this.expr);
+    });
+  });
+
+  readonly modelDecl = this.RULE("modelDecl", () => {
+    this.CONSUME(Model);
+    this.CONSUME(Identifier);
+    this.OPTION(() => this.SUBRULE(this.paramList));
+    this.CONSUME(LCurly);
+    this.MANY(() => this.SUBRULE(this.modelItem));
+    this.CONSUME(RCurly);
+  });
+
+  readonly modelItem = this.RULE("modelItem", () => {
+    this.OR({
+      ERR_MSG: "a model item (`param`, a field `name = ...`, `fn`, `loss` or `const`)",
+      DEF: [
+        { ALT: () => this.SUBRULE(this.paramDecl) },
+        { ALT: () => this.SUBRULE(this.fieldDecl) },
+        { ALT: () => this.SUBRULE(this.fnDecl) },
+        { ALT: () => this.SUBRULE(this.constDecl) },
+      ],
+    });
+    this.OPTION(() => this.CONSUME(Semicolon));
+  });
+
+  readonly paramDecl = this.RULE("paramDecl", () => {
+    this.CONSUME(Param);
+    this.CONSUME(Identifier);
+    this.CONSUME(Colon);
+    this.SUBRULE(this.type);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly fieldDecl = this.RULE("fieldDecl", () => {
+    this.CONSUME(Identifier);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly trainDecl = this.RULE("trainDecl", () => {
+    this.CONSUME(Train);
+    this.CONSUME(Identifier);
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.SUBRULE(this.pathSegment);
+    });
+    this.CONSUME(With);
+    this.SUBRULE(this.expr);
+    this.OPTION(() => {
+      this.CONSUME(LCurly);
+      this.MANY2(() => {
+        this.SUBRULE(this.namedArg);
+        this.OPTION2(() =>
+          this.OR([{ ALT: () => this.CONSUME(Comma) }, { ALT: () => this.CONSUME(Semicolon) }]),
+        );
+      });
+      this.CONSUME(RCurly);
+    });
+  });
+
+  /**
+   * A name after `.`: an identifier, or a keyword used as a name (`use std.loss`,
+   * `m.loss`), which is unambiguous there.
+   */
+  readonly pathSegment = this.RULE("pathSegment", () => {
+    this.OR({
+      ERR_MSG: "a name",
+      DEF: [{ ALT: () => this.CONSUME(Identifier) }, { ALT: () => this.CONSUME(Keyword) }],
+    });
+  });
+
+  readonly namedArg = this.RULE("namedArg", () => {
+    this.CONSUME(Identifier);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  // ------------------------------------------------------------ types
+
+  readonly type = this.RULE("type", () => {
+    this.OR({
+      ERR_MSG: "a type",
+      DEF: [
+        { ALT: () => this.CONSUME(Fn) },
+        {
+          ALT: () => {
+            this.CONSUME(LBracket);
+            this.SUBRULE(this.type);
+            this.CONSUME(RBracket);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.namedType) },
+      ],
+    });
+  });
+
+  readonly namedType = this.RULE("namedType", () => {
+    this.CONSUME(Identifier);
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.SUBRULE(this.pathSegment);
+    });
+    this.OPTION(() => {
+      this.CONSUME(LBracket);
+      this.OPTION2(() => {
+        this.SUBRULE(this.dimItem);
+        this.MANY2(() => {
+          this.CONSUME(Comma);
+          this.SUBRULE2(this.dimItem);
+        });
+        this.OPTION3(() => this.CONSUME2(Comma));
+      });
+      this.CONSUME(RBracket);
+    });
+  });
+
+  readonly dimItem = this.RULE("dimItem", () => {
+    this.OR({
+      ERR_MSG: "a dimension",
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(Ellipsis);
+            this.OPTION(() => this.CONSUME(Identifier));
+          },
+        },
+        { ALT: () => this.SUBRULE(this.expr) },
+      ],
+    });
+  });
+
+  // ------------------------------------------------------------ statements
+
+  readonly block = this.RULE("block", () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => this.SUBRULE(this.blockItem));
+    this.CONSUME(RCurly);
+  });
+
+  /** A statement, or an expression (valid only as the block's last item, checked later). */
+  readonly blockItem = this.RULE("blockItem", () => {
+    this.OR({
+      ERR_MSG: "a statement or an expression",
+      DEF: [
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.SUBRULE(this.assignStmt) },
+        { ALT: () => this.SUBRULE(this.returnStmt) },
+        { ALT: () => this.SUBRULE(this.forStmt) },
+        { ALT: () => this.SUBRULE(this.ifStmt) },
+        { ALT: () => this.SUBRULE(this.expr) },
+      ],
+    });
+    this.OPTION(() => this.CONSUME(Semicolon));
+  });
+
+  readonly letStmt = this.RULE("letStmt", () => {
+    this.OR([{ ALT: () => this.CONSUME(Let) }, { ALT: () => this.CONSUME(Var) }]);
+    this.CONSUME(Identifier);
+    this.OPTION(() => {
+      this.CONSUME(Colon);
+      this.SUBRULE(this.type);
+    });
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly assignStmt = this.RULE("assignStmt", () => {
+    this.CONSUME(Identifier);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly returnStmt = this.RULE("returnStmt", () => {
+    this.CONSUME(Return);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly forStmt = this.RULE("forStmt", () => {
+    this.CONSUME(For);
+    this.CONSUME(Identifier);
+    this.CONSUME(In);
+    this.SUBRULE(this.expr);
+    this.SUBRULE(this.block);
+  });
+
+  readonly ifStmt = this.RULE("ifStmt", () => {
+    this.CONSUME(If);
+    this.SUBRULE(this.expr);
+    this.SUBRULE(this.block);
+    this.OPTION(() => {
+      this.CONSUME(Else);
+      this.OR({
+        ERR_MSG: "`if` or `{`",
+        DEF: [{ ALT: () => this.SUBRULE(this.ifStmt) }, { ALT: () => this.SUBRULE2(this.block) }],
+      });
+    });
+  });
+
+  // ------------------------------------------------------------ expressions
+
+  /** `a..b` binds loosest. */
+  readonly expr = this.RULE("expr", () => {
+    this.SUBRULE(this.orExpr);
+    this.OPTION(() => {
+      this.CONSUME(DotDot);
+      this.SUBRULE2(this.orExpr);
+    });
+  });
+
+  readonly orExpr = this.RULE("orExpr", () => {
+    this.SUBRULE(this.andExpr);
+    this.MANY(() => {
+      this.CONSUME(OrOr);
+      this.SUBRULE2(this.andExpr);
+    });
+  });
+
+  readonly andExpr = this.RULE("andExpr", () => {
+    this.SUBRULE(this.cmpExpr);
+    this.MANY(() => {
+      this.CONSUME(AndAnd);
+      this.SUBRULE2(this.cmpExpr);
+    });
+  });
+
+  /** Comparisons do not chain; a second operator is accepted here and rejected in `toAst.ts`. */
+  readonly cmpExpr = this.RULE("cmpExpr", () => {
+    this.SUBRULE(this.addExpr);
+    this.MANY(() => {
+      this.CONSUME(ComparisonOp);
+      this.SUBRULE2(this.addExpr);
+    });
+  });
+
+  readonly addExpr = this.RULE("addExpr", () => {
+    this.SUBRULE(this.mulExpr);
+    this.MANY(() => {
+      this.CONSUME(AdditiveOp);
+      this.SUBRULE2(this.mulExpr);
+    });
+  });
+
+  readonly mulExpr = this.RULE("mulExpr", () => {
+    this.SUBRULE(this.unaryExpr);
+    this.MANY(() => {
+      this.CONSUME(MultiplicativeOp);
+      this.SUBRULE2(this.unaryExpr);
+    });
+  });
+
+  readonly unaryExpr = this.RULE("unaryExpr", () => {
+    this.OR({
+      ERR_MSG: "an expression",
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(UnaryOp);
+            this.SUBRULE(this.unaryExpr);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.powExpr) },
+      ],
+    });
+  });
+
+  /** `a ^ b` is right-associative and binds tighter than prefix operators on its left. */
+  readonly powExpr = this.RULE("powExpr", () => {
+    this.SUBRULE(this.postfixExpr);
+    this.OPTION(() => {
+      this.CONSUME(Caret);
+      this.SUBRULE(this.unaryExpr);
+    });
+  });
+
+  readonly postfixExpr = this.RULE("postfixExpr", () => {
+    this.SUBRULE(this.primary);
+    this.MANY({
+      // a `(` or `[` at the start of a line begins a new statement, not a call or index
+      GATE: () => this.suffixContinues(),
+      DEF: () => this.SUBRULE(this.suffix),
+    });
+  });
+
+  readonly suffix = this.RULE("suffix", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.callSuffix) },
+      { ALT: () => this.SUBRULE(this.indexSuffix) },
+      {
+        ALT: () => {
+          this.CONSUME(Dot);
+          this.SUBRULE(this.pathSegment);
+        },
+      },
+    ]);
+  });
+
+  readonly callSuffix = this.RULE("callSuffix", () => {
+    this.CONSUME(LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.arg);
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.arg);
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+    });
+    this.CONSUME(RParen);
+  });
+
+  readonly arg = this.RULE("arg", () => {
+    this.OPTION(() => {
+      this.CONSUME(Identifier);
+      this.CONSUME(Equals);
+    });
+    this.SUBRULE(this.expr);
+  });
+
+  readonly indexSuffix = this.RULE("indexSuffix", () => {
+    this.CONSUME(LBracket);
+    this.SUBRULE(this.indexItem);
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      this.SUBRULE2(this.indexItem);
+    });
+    this.OPTION(() => this.CONSUME2(Comma));
+    this.CONSUME(RBracket);
+  });
+
+  readonly indexItem = this.RULE("indexItem", () => {
+    this.OR({
+      ERR_MSG: "an index, a slice or `...`",
+      DEF: [
+        { ALT: () => this.CONSUME(Ellipsis) },
+        {
+          ALT: () => {
+            this.SUBRULE(this.expr, { LABEL: "start" });
+            this.OPTION(() => this.SUBRULE(this.sliceTail));
+          },
+        },
+        { ALT: () => this.SUBRULE2(this.sliceTail) },
+      ],
+    });
+  });
+
+  /** `: stop? (: step?)?` of a slice. */
+  readonly sliceTail = this.RULE("sliceTail", () => {
+    this.CONSUME(Colon);
+    this.OPTION(() => this.SUBRULE(this.expr, { LABEL: "stop" }));
+    this.OPTION2(() => {
+      this.CONSUME2(Colon);
+      this.OPTION3(() => this.SUBRULE2(this.expr, { LABEL: "step" }));
+    });
+  });
+
+  readonly primary = this.RULE("primary", () => {
+    this.OR({
+      ERR_MSG: "an expression",
+      DEF: [
+        { ALT: () => this.CONSUME(NumberLit) },
+        { ALT: () => this.CONSUME(StringLit) },
+        { ALT: () => this.CONSUME(BoolLiteral) },
+        { ALT: () => this.CONSUME(Identifier) },
+        {
+          ALT: () => {
+            this.CONSUME(LParen);
+            this.SUBRULE(this.expr);
+            this.CONSUME(RParen);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.listExpr) },
+      ],
+    });
+  });
+
+  /** `[]`, `[a, b,]` or `[e for i in xs]`. */
+  readonly listExpr = this.RULE("listExpr", () => {
+    this.CONSUME(LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.expr);
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(For);
+            this.CONSUME(Identifier);
+            this.CONSUME(In);
+            this.SUBRULE2(this.expr, { LABEL: "iterable" });
+          },
+        },
+        {
+          ALT: () => {
+            this.MANY(() => {
+              this.CONSUME(Comma);
+              this.SUBRULE3(this.expr);
+            });
+            this.OPTION2(() => this.CONSUME2(Comma));
+          },
+        },
+      ]);
+    });
+    this.CONSUME(RBracket);
+  });
+
+  /** The gate of postfix suffixes: `(` and `[` continue an expression only on the same line. */
+  private suffixContinues(): boolean {
+    const next = this.LA(1);
+    if (next.tokenType === LParen || next.tokenType === LBracket) return sameLine(this.LA(0), next);
+    return true;
+  }
+}
+
+/** The shared parser instance; set `input` before invoking a rule. */
+export const parser = new NnParser();

@@ -1,0 +1,129 @@
+/**
+ * The CPU backend: every buffer is a host typed array and every step calls a
+ * JavaScript kernel. It runs every plan, so every test runs without a GPU, and
+ * it is the reference the GPU backends are compared against.
+ */
+import { evalSize, type DTypeName, type FunctionPlan, type ProgramPlan } from "../plan.js";
+import type { TensorData } from "../tensor.js";
+import type { Backend } from "./index.js";
+
+/** How `f32` data is stored on the CPU: `f64` computes in double precision (gradient checks). */
+export type Precision = "f32" | "f64";
+
+/**
+ * A compiled CPU kernel: reads the input arrays `i` (in the step's input order),
+ * writes the output array `o`; `s` are the values of the function's size symbols.
+ */
+export type CpuKernel = (i: readonly TensorData[], o: TensorData, s: readonly number[]) => void;
+
+/** A zero-filled array of `size` elements for `dtype`. */
+export function allocate(dtype: DTypeName, size: number, precision: Precision): TensorData {
+  switch (dtype) {
+    case "f32":
+      return precision === "f64" ? new Float64Array(size) : new Float32Array(size);
+    case "i32":
+      return new Int32Array(size);
+    case "bool":
+      return new Uint8Array(size);
+  }
+}
+
+/** Whether `data` already has the array type `dtype` is stored in at `precision`. */
+export function hasStorageType(data: TensorData, dtype: DTypeName, precision: Precision): boolean {
+  switch (dtype) {
+    case "f32":
+      return precision === "f64" ? data instanceof Float64Array : data instanceof Float32Array;
+    case "i32":
+      return data instanceof Int32Array;
+    case "bool":
+      return data instanceof Uint8Array;
+  }
+}
+
+/** A fresh array of `dtype`'s storage type holding `values` (rounded or truncated by the store). */
+export function fromValues(dtype: DTypeName, values: ArrayLike<number>, precision: Precision): TensorData {
+  const out = allocate(dtype, values.length, precision);
+  for (let k = 0; k < values.length; k++) out[k] = values[k] ?? 0;
+  return out;
+}
+
+/** The CPU implementation of {@link Backend}. */
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  private readonly constants: readonly TensorData[];
+  private readonly params = new Map<string, TensorData>();
+
+  /** `kernels` must define every kernel the plan's steps name (checked by `createBackend`). */
+  constructor(
+    plan: ProgramPlan,
+    private readonly kernels: Readonly<Record<string, CpuKernel>>,
+    readonly precision: Precision,
+  ) {
+    this.constants = plan.constants.map((c) => fromValues(c.dtype, c.data, precision));
+    for (const p of plan.params) {
+      this.params.set(p.path, allocate(p.dtype, p.shape.reduce((a, b) => a * b, 1), precision));
+    }
+  }
+
+  run(fn: FunctionPlan, symbols: readonly number[], inputs: readonly TensorData[]): Promise<TensorData[]> {
+    return Promise.resolve(this.runSync(fn, symbols, inputs));
+  }
+
+  /**
+   * Runs `fn` on validated inputs (already in storage types). Outputs are fresh
+   * arrays: a temp is handed over once, anything else (inputs, params,
+   * constants, a temp returned twice) is copied, so results never alias.
+   */
+  runSync(fn: FunctionPlan, symbols: readonly number[], inputs: readonly TensorData[]): TensorData[] {
+    const buffers = fn.buffers.map((b): TensorData => {
+      switch (b.source.kind) {
+        case "input":
+          return need(inputs[b.source.index], `input ${b.source.index}`);
+        case "param":
+          return need(this.params.get(b.source.path), `parameter ${b.source.path}`);
+        case "const":
+          return need(this.constants[b.source.index], `constant ${b.source.index}`);
+        case "temp":
+          return allocate(b.dtype, evalSize(b.size, symbols), this.precision);
+      }
+    });
+    for (const step of fn.steps) {
+      const kernel = need(this.kernels[step.kernel], `kernel ${step.kernel}`);
+      kernel(
+        step.inputs.map((b) => need(buffers[b], `buffer ${b}`)),
+        need(buffers[step.output], `buffer ${step.output}`),
+        symbols,
+      );
+    }
+    const handed = new Set<number>();
+    return fn.outputs.map((out) => {
+      const data = need(buffers[out.buffer], `buffer ${out.buffer}`);
+      if (fn.buffers[out.buffer]?.source.kind === "temp" && !handed.has(out.buffer)) {
+        handed.add(out.buffer);
+        return data;
+      }
+      return data.slice();
+    });
+  }
+
+  readParam(path: string): TensorData {
+    return need(this.params.get(path), `parameter ${path}`).slice();
+  }
+
+  writeParam(path: string, data: TensorData): void {
+    const current = need(this.params.get(path), `parameter ${path}`);
+    if (current.length !== data.length) throw new RangeError(`parameter ${path}: ${data.length} values for ${current.length}`);
+    // a copy, so later changes to the caller's array do not reach the module
+    current.set(data);
+  }
+
+  dispose(): void {
+    this.params.clear();
+  }
+}
+
+/** Plan consistency is checked when the backend is created; a miss here is a bug. */
+function need<T>(x: T | undefined, what: string): T {
+  if (x === undefined) throw new Error(`nnc cpu backend: ${what} is missing (malformed plan)`);
+  return x;
+}

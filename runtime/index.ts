@@ -1,0 +1,31 @@
+/**
+ * The nnc runtime: what generated modules import and what users of a compiled
+ * module see (tensors, errors, the module class).
+ */
+export { Tensor, tensor, flatten, type FloatArray, type NestedArray, type TensorData, type TensorLike } from "./tensor.js";
+export { ArgumentError, CompiledModule, ModuleDisposedError, prepareArguments, type ModuleOptions } from "./module.js";
+export {
+  availableBackends,
+  BACKEND_NAMES,
+  BackendUnavailableError,
+  createBackend,
+  NncError,
+  type Backend,
+  type BackendName,
+  type ConcreteBackendName,
+  type ModuleKernels,
+} from "./backends/index.js";
+export { CpuBackend, type CpuKernel, type Precision } from "./backends/cpu.js";
+export {
+  evalSize,
+  type BufferSource,
+  type BufferSpec,
+  type ConstantSpec,
+  type DTypeName,
+  type FunctionPlan,
+  type ParamSpec,
+  type ProgramPlan,
+  type SizeExpr,
+  type StepSpec,
+  type TensorSig,
+} from "./plan.js";

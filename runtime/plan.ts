@@ -1,0 +1,93 @@
+/**
+ * The execution plan of a compiled module: plain data that the code generator
+ * prints into the generated module and the runtime executes. A plan says which
+ * buffers exist, how large they are in terms of the size symbols bound from the
+ * inputs, and which kernels run in which order. Kernels themselves are
+ * backend-specific and live beside the plan in the generated module.
+ */
+
+export type DTypeName = "f32" | "i32" | "bool";
+
+/**
+ * A size known at compile time up to symbols: a constant, or a sum of terms
+ * `[coef, ...symbolIndices]` (for example `B*28 + 1` is `[[28, 0], [1]]` when `B`
+ * is symbol 0).
+ */
+export type SizeExpr = number | readonly (readonly number[])[];
+
+/** The signature of a tensor crossing the module boundary. */
+export interface TensorSig {
+  readonly name: string;
+  readonly dtype: DTypeName;
+  readonly shape: readonly SizeExpr[];
+  /** The type as written in the source, for messages: `f32[B, 2]`. */
+  readonly display: string;
+}
+
+export type BufferSource =
+  | { readonly kind: "input"; readonly index: number }
+  | { readonly kind: "param"; readonly path: string }
+  | { readonly kind: "const"; readonly index: number }
+  | { readonly kind: "temp" };
+
+export interface BufferSpec {
+  readonly dtype: DTypeName;
+  /** Number of elements. */
+  readonly size: SizeExpr;
+  readonly source: BufferSource;
+}
+
+/** One kernel launch: reads `inputs` buffers, writes the `output` buffer. */
+export interface StepSpec {
+  readonly kernel: string;
+  readonly inputs: readonly number[];
+  readonly output: number;
+}
+
+export interface FunctionPlan {
+  readonly name: string;
+  /** Size symbols, bound in this order from the inputs' shapes. */
+  readonly symbols: readonly string[];
+  readonly inputs: readonly TensorSig[];
+  readonly buffers: readonly BufferSpec[];
+  readonly steps: readonly StepSpec[];
+  readonly outputs: readonly { readonly buffer: number; readonly sig: TensorSig }[];
+}
+
+export interface ParamSpec {
+  readonly path: string;
+  readonly dtype: DTypeName;
+  readonly shape: readonly number[];
+}
+
+export interface ConstantSpec {
+  readonly dtype: DTypeName;
+  readonly data: readonly number[];
+}
+
+/** Everything a backend needs to run a compiled module. */
+export interface ProgramPlan {
+  /** Persistent state (model parameters), in a fixed order. */
+  readonly params: readonly ParamSpec[];
+  /** Literal tensors used by the functions, shared across them. */
+  readonly constants: readonly ConstantSpec[];
+  /** Callable functions by name. */
+  readonly functions: Readonly<Record<string, FunctionPlan>>;
+  /**
+   * Computes the initial value of every parameter from one `i32` scalar input,
+   * the seed; its outputs are in `params` order. Absent when there are no params.
+   */
+  readonly init: FunctionPlan | null;
+}
+
+/** Evaluates a size expression given the values of the plan's symbols. */
+export function evalSize(e: SizeExpr, symbols: readonly number[]): number {
+  if (typeof e === "number") return e;
+  let acc = 0;
+  for (const term of e) {
+    let v = term[0] ?? 0;
+    for (let i = 1; i < term.length; i++) v *= symbols[term[i]!] ?? NaN;
+    acc += v;
+  }
+  return acc;
+}
