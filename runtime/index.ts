@@ -2,8 +2,21 @@
  * The nnc runtime: what generated modules import and what users of a compiled
  * module see (tensors, errors, the module class).
  */
-export { Tensor, tensor, flatten, type FloatArray, type NestedArray, type TensorData, type TensorLike } from "./tensor.js";
-export { ArgumentError, CompiledModule, ModuleDisposedError, prepareArguments, type ModuleOptions } from "./module.js";
+export {
+  Tensor,
+  tensor,
+  flatten,
+  type FloatArray,
+  type NestedArray,
+  type TensorData,
+  type TensorLike,
+} from "./tensor.js";
+export {
+  ArgumentError,
+  CompiledModule,
+  ModuleDisposedError,
+  type ModuleOptions,
+} from "./module.js";
 export {
   availableBackends,
   BACKEND_NAMES,

@@ -16,7 +16,13 @@ import {
   type ConcreteBackendName,
   type ModuleKernels,
 } from "./backends/index.js";
-import { evalSize, type FunctionPlan, type ProgramPlan, type SizeExpr, type TensorSig } from "./plan.js";
+import {
+  evalSize,
+  type FunctionPlan,
+  type ProgramPlan,
+  type SizeExpr,
+  type TensorSig,
+} from "./plan.js";
 import { flatten, Tensor, type NestedArray, type TensorData, type TensorLike } from "./tensor.js";
 
 /** An argument (or parameter value) has the wrong type, shape or values. */
@@ -37,6 +43,11 @@ export interface ModuleOptions {
 
 /** A compiled nnc module, ready to run on one backend. */
 export class CompiledModule {
+  /** The backend actually in use (what `"auto"` picked). */
+  readonly backend: ConcreteBackendName;
+  /** How `f32` data is stored. */
+  readonly precision: Precision;
+  /** Null once disposed. */
   private impl: Backend | null;
 
   private constructor(
@@ -49,15 +60,15 @@ export class CompiledModule {
     this.precision = impl.precision;
   }
 
-  /** The backend actually in use (what `"auto"` picked). */
-  readonly backend: ConcreteBackendName;
-  /** How `f32` data is stored. */
-  readonly precision: Precision;
-
   /** Builds the backend and runs the parameter initializer with `options.seed`. */
-  static async create(plan: ProgramPlan, kernels: ModuleKernels, options: ModuleOptions = {}): Promise<CompiledModule> {
+  static async create(
+    plan: ProgramPlan,
+    kernels: ModuleKernels,
+    options: ModuleOptions = {},
+  ): Promise<CompiledModule> {
     const precision = options.precision ?? "f32";
-    if (precision !== "f32" && precision !== "f64") throw new ArgumentError(`precision must be "f32" or "f64", got ${JSON.stringify(precision)}`);
+    if (precision !== "f32" && precision !== "f64")
+      throw new ArgumentError(`precision must be "f32" or "f64", got ${JSON.stringify(precision)}`);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed) || seed < -2147483648 || seed > 4294967295) {
       throw new ArgumentError(`seed must be an integer in [-2^31, 2^32), got ${seed}`);
@@ -67,7 +78,9 @@ export class CompiledModule {
     if (plan.init !== null) {
       // the seed is an i32 scalar; seeds in [2^31, 2^32) keep their bits
       const values = await impl.run(plan.init, [], [Int32Array.of(seed | 0)]);
-      plan.params.forEach((p, k) => impl.writeParam(p.path, values[k] ?? allocate(p.dtype, 0, precision)));
+      plan.params.forEach((p, k) =>
+        impl.writeParam(p.path, values[k] ?? allocate(p.dtype, 0, precision)),
+      );
     }
     return module;
   }
@@ -78,7 +91,8 @@ export class CompiledModule {
   }
 
   private live(what: string): Backend {
-    if (this.impl === null) throw new ModuleDisposedError(`${what}: this module has been disposed; create a new one`);
+    if (this.impl === null)
+      throw new ModuleDisposedError(`${what}: this module has been disposed; create a new one`);
     return this.impl;
   }
 
@@ -87,7 +101,9 @@ export class CompiledModule {
     const impl = this.live(`call("${fnName}")`);
     const fn = Object.hasOwn(this.plan.functions, fnName) ? this.plan.functions[fnName] : undefined;
     if (fn === undefined) {
-      throw new ArgumentError(`module has no function ${JSON.stringify(fnName)}; functions: ${this.functions.join(", ") || "(none)"}`);
+      throw new ArgumentError(
+        `module has no function ${JSON.stringify(fnName)}; functions: ${this.functions.join(", ") || "(none)"}`,
+      );
     }
     const { symbols, inputs } = prepareArguments(fn, args, this.precision);
     const outputs = await impl.run(fn, symbols, inputs);
@@ -101,7 +117,8 @@ export class CompiledModule {
   parameters(): Record<string, Tensor> {
     const impl = this.live("parameters()");
     const out: Record<string, Tensor> = {};
-    for (const p of this.plan.params) out[p.path] = new Tensor(p.dtype, [...p.shape], impl.readParam(p.path));
+    for (const p of this.plan.params)
+      out[p.path] = new Tensor(p.dtype, [...p.shape], impl.readParam(p.path));
     return out;
   }
 
@@ -117,10 +134,23 @@ export class CompiledModule {
       const p = specs.get(path);
       if (p === undefined) {
         const known = this.plan.params.map((q) => q.path).join(", ") || "(none)";
-        throw new ArgumentError(`setParameters: unknown parameter ${JSON.stringify(path)}; parameters: ${known}`);
+        throw new ArgumentError(
+          `setParameters: unknown parameter ${JSON.stringify(path)}; parameters: ${known}`,
+        );
       }
-      const sig: TensorSig = { name: path, dtype: p.dtype, shape: p.shape, display: `${p.dtype}[${p.shape.join(", ")}]` };
-      const prepared = prepareOne(sig, value, `setParameters: parameter "${path}"`, new Bindings([], []), this.precision);
+      const sig: TensorSig = {
+        name: path,
+        dtype: p.dtype,
+        shape: p.shape,
+        display: `${p.dtype}[${p.shape.join(", ")}]`,
+      };
+      const prepared = prepareOne(
+        sig,
+        value,
+        `setParameters: parameter "${path}"`,
+        new Bindings([], []),
+        this.precision,
+      );
       converted.push([path, prepared]);
     }
     for (const [path, data] of converted) impl.writeParam(path, data);
@@ -172,13 +202,18 @@ class Bindings {
   /** ` with B = 10 (bound by argument "x")` for the bound symbols of `exprs`, or "". */
   describe(exprs: readonly SizeExpr[], arg: number): string {
     const syms = new Set<number>();
-    for (const e of exprs) if (typeof e !== "number") for (const t of e) for (let k = 1; k < t.length; k++) syms.add(t[k]!);
+    for (const e of exprs)
+      if (typeof e !== "number")
+        for (const t of e) for (let k = 1; k < t.length; k++) syms.add(t[k]!);
     const parts: string[] = [];
     for (const s of [...syms].sort((a, b) => a - b)) {
       const v = this.values[s];
       const from = this.from[s];
       if (v === undefined || from === undefined) continue;
-      const where = from.arg === arg ? `its dimension ${from.axis}` : `argument "${this.argNames[from.arg] ?? from.arg}"`;
+      const where =
+        from.arg === arg
+          ? `its dimension ${from.axis}`
+          : `argument "${this.argNames[from.arg] ?? from.arg}"`;
       parts.push(`${this.names[s] ?? `#${s}`} = ${v} (bound by ${where})`);
     }
     return parts.length > 0 ? ` with ${parts.join(", ")}` : "";
@@ -194,7 +229,13 @@ function bareSymbol(e: SizeExpr): number | undefined {
 
 /** An argument before its dtype is checked: values with a known shape, or flat data whose shape is inferred. */
 type Raw =
-  | { readonly kind: "shaped"; readonly shape: readonly number[]; readonly values: ArrayLike<number | boolean>; readonly typed: TensorData | null; readonly what: string }
+  | {
+      readonly kind: "shaped";
+      readonly shape: readonly number[];
+      readonly values: ArrayLike<number | boolean>;
+      readonly typed: TensorData | null;
+      readonly what: string;
+    }
   | { readonly kind: "flat"; readonly values: TensorData; readonly what: string };
 
 function article(s: string): string {
@@ -202,19 +243,34 @@ function article(s: string): string {
 }
 
 function isStorageArray(v: ArrayBufferView): v is TensorData {
-  return v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array;
+  return (
+    v instanceof Float32Array ||
+    v instanceof Float64Array ||
+    v instanceof Int32Array ||
+    v instanceof Uint8Array
+  );
 }
 
 function classify(value: unknown, subject: string, sig: TensorSig): Raw {
   const wrong = (got: string): never => {
     throw new ArgumentError(`${subject} expects ${sig.display}, got ${got}`);
   };
-  if (value instanceof Tensor) return { kind: "shaped", shape: value.shape, values: value.data, typed: value.data, what: `${article(value.dtype)} tensor` };
+  if (value instanceof Tensor)
+    return {
+      kind: "shaped",
+      shape: value.shape,
+      values: value.data,
+      typed: value.data,
+      what: `${article(value.dtype)} tensor`,
+    };
   if (ArrayBuffer.isView(value)) {
     if (isStorageArray(value)) return { kind: "flat", values: value, what: value.constructor.name };
-    return wrong(`${article(value.constructor.name)}; use a Float32Array, Float64Array, Int32Array or Uint8Array`);
+    return wrong(
+      `${article(value.constructor.name)}; use a Float32Array, Float64Array, Int32Array or Uint8Array`,
+    );
   }
-  if (typeof value === "number" || typeof value === "boolean") return { kind: "shaped", shape: [], values: [value], typed: null, what: "a scalar" };
+  if (typeof value === "number" || typeof value === "boolean")
+    return { kind: "shaped", shape: [], values: [value], typed: null, what: "a scalar" };
   if (Array.isArray(value)) {
     try {
       const { flat, shape } = flatten(value as NestedArray);
@@ -232,9 +288,17 @@ function shapeText(shape: readonly number[]): string {
 }
 
 /** Binds the bare symbols of a shaped argument (first binding wins); checks its rank. */
-function bindShaped(raw: Raw & { kind: "shaped" }, sig: TensorSig, arg: number, b: Bindings, subject: string): void {
+function bindShaped(
+  raw: Raw & { kind: "shaped" },
+  sig: TensorSig,
+  arg: number,
+  b: Bindings,
+  subject: string,
+): void {
   if (raw.shape.length !== sig.shape.length) {
-    throw new ArgumentError(`${subject} expects ${sig.display}, got shape ${shapeText(raw.shape)} (rank ${raw.shape.length}, expected rank ${sig.shape.length})`);
+    throw new ArgumentError(
+      `${subject} expects ${sig.display}, got shape ${shapeText(raw.shape)} (rank ${raw.shape.length}, expected rank ${sig.shape.length})`,
+    );
   }
   sig.shape.forEach((e, axis) => {
     const s = bareSymbol(e);
@@ -243,23 +307,37 @@ function bindShaped(raw: Raw & { kind: "shaped" }, sig: TensorSig, arg: number, 
 }
 
 /** Infers the shape of flat data: every dimension known, or exactly one unknown that is a bare symbol. */
-function inferFlat(raw: Raw & { kind: "flat" }, sig: TensorSig, arg: number, b: Bindings, subject: string): number[] {
+function inferFlat(
+  raw: Raw & { kind: "flat" },
+  sig: TensorSig,
+  arg: number,
+  b: Bindings,
+  subject: string,
+): number[] {
   const n = raw.values.length;
   const dims = sig.shape.map((e) => b.evaluate(e));
   const unknown = dims.map((d, axis) => (d === undefined ? axis : -1)).filter((axis) => axis >= 0);
   const knownSize = dims.reduce<number>((acc, d) => acc * (d ?? 1), 1);
   const got = `a flat ${raw.what} of ${n} values`;
   if (unknown.length === 0) {
-    if (knownSize !== n) throw new ArgumentError(`${subject} expects ${sig.display}${b.describe(sig.shape, arg)}, got ${got} (expected ${knownSize})`);
+    if (knownSize !== n)
+      throw new ArgumentError(
+        `${subject} expects ${sig.display}${b.describe(sig.shape, arg)}, got ${got} (expected ${knownSize})`,
+      );
     return dims.map((d) => d ?? 0);
   }
   const axis = unknown[0]!;
   const sym = bareSymbol(sig.shape[axis]!);
   if (unknown.length > 1 || sym === undefined || knownSize === 0) {
     const names = unknown.map((a) => display(sig.shape[a]!, b.names)).join(", ");
-    throw new ArgumentError(`${subject} expects ${sig.display}, got ${got}, which leaves ${names} unknown; pass a Tensor or nested arrays`);
+    throw new ArgumentError(
+      `${subject} expects ${sig.display}, got ${got}, which leaves ${names} unknown; pass a Tensor or nested arrays`,
+    );
   }
-  if (n % knownSize !== 0) throw new ArgumentError(`${subject} expects ${sig.display}${b.describe(sig.shape, arg)}, got ${got}, not a multiple of ${knownSize}`);
+  if (n % knownSize !== 0)
+    throw new ArgumentError(
+      `${subject} expects ${sig.display}${b.describe(sig.shape, arg)}, got ${got}, not a multiple of ${knownSize}`,
+    );
   b.bind(sym, n / knownSize, arg, axis);
   return dims.map((d) => d ?? n / knownSize);
 }
@@ -277,17 +355,28 @@ function display(e: SizeExpr, names: readonly string[]): string {
 }
 
 /** Checks every dimension of a shape against the signature with all symbols bound. */
-function checkShape(shape: readonly number[], sig: TensorSig, arg: number, b: Bindings, subject: string): void {
+function checkShape(
+  shape: readonly number[],
+  sig: TensorSig,
+  arg: number,
+  b: Bindings,
+  subject: string,
+): void {
   sig.shape.forEach((e, axis) => {
     const expected = b.evaluate(e);
     const actual = shape[axis];
     if (expected === actual) return;
     if (typeof e === "number") {
-      throw new ArgumentError(`${subject} expects ${sig.display}, got shape ${shapeText(shape)} (dimension ${axis} is ${actual}, expected ${e})`);
+      throw new ArgumentError(
+        `${subject} expects ${sig.display}, got shape ${shapeText(shape)} (dimension ${axis} is ${actual}, expected ${e})`,
+      );
     }
     // a bare symbol says it all through "with B = 10"; a composite size also gets its value
-    const detail = bareSymbol(e) === undefined ? ` (dimension ${axis} is ${actual}, expected ${expected})` : "";
-    throw new ArgumentError(`${subject} expects ${sig.display}${b.describe([e], arg)}, got shape ${shapeText(shape)}${detail}`);
+    const detail =
+      bareSymbol(e) === undefined ? ` (dimension ${axis} is ${actual}, expected ${expected})` : "";
+    throw new ArgumentError(
+      `${subject} expects ${sig.display}${b.describe([e], arg)}, got shape ${shapeText(shape)}${detail}`,
+    );
   });
 }
 
@@ -304,7 +393,13 @@ function position(k: number, shape: readonly number[]): string {
 }
 
 /** Checks values against the dtype and converts them to its storage type (reusing arrays that already are). */
-function toStorage(raw: Raw, shape: readonly number[], sig: TensorSig, subject: string, precision: Precision): TensorData {
+function toStorage(
+  raw: Raw,
+  shape: readonly number[],
+  sig: TensorSig,
+  subject: string,
+  precision: Precision,
+): TensorData {
   const typed = raw.kind === "flat" ? raw.values : raw.typed;
   const wrong = (got: string): never => {
     throw new ArgumentError(`${subject} expects ${sig.display}, got ${got}`);
@@ -313,7 +408,8 @@ function toStorage(raw: Raw, shape: readonly number[], sig: TensorSig, subject: 
   const n = values.length;
   switch (sig.dtype) {
     case "f32": {
-      if (typed !== null && !(typed instanceof Float32Array || typed instanceof Float64Array)) return wrong(raw.kind === "flat" ? article(raw.what) : raw.what);
+      if (typed !== null && !(typed instanceof Float32Array || typed instanceof Float64Array))
+        return wrong(raw.kind === "flat" ? article(raw.what) : raw.what);
       if (typed !== null && hasStorageType(typed, "f32", precision)) return typed;
       const out = allocate("f32", n, precision);
       for (let k = 0; k < n; k++) {
@@ -330,7 +426,8 @@ function toStorage(raw: Raw, shape: readonly number[], sig: TensorSig, subject: 
         const v = values[k];
         if (typeof v !== "number") return wrong(`${typeof v} ${String(v)}${position(k, shape)}`);
         if (!Number.isInteger(v)) return wrong(`${v}${position(k, shape)}, not an integer`);
-        if (v < -2147483648 || v > 2147483647) return wrong(`${v}${position(k, shape)}, outside the 32-bit integer range`);
+        if (v < -2147483648 || v > 2147483647)
+          return wrong(`${v}${position(k, shape)}, outside the 32-bit integer range`);
         out[k] = v;
       }
       return out;
@@ -340,7 +437,8 @@ function toStorage(raw: Raw, shape: readonly number[], sig: TensorSig, subject: 
       for (let k = 0; k < n; k++) {
         const v = values[k];
         if (v === true || v === 1) out[k] = 1;
-        else if (v !== false && v !== 0) return wrong(`${String(v)}${position(k, shape)}, not a boolean (true, false, 1 or 0)`);
+        else if (v !== false && v !== 0)
+          return wrong(`${String(v)}${position(k, shape)}, not a boolean (true, false, 1 or 0)`);
       }
       return out;
     }
@@ -348,28 +446,47 @@ function toStorage(raw: Raw, shape: readonly number[], sig: TensorSig, subject: 
 }
 
 /** Validates a full argument list and converts it: symbols bound, every shape and dtype checked. */
-export function prepareArguments(fn: FunctionPlan, args: readonly unknown[], precision: Precision): { symbols: number[]; inputs: TensorData[] } {
+export function prepareArguments(
+  fn: FunctionPlan,
+  args: readonly unknown[],
+  precision: Precision,
+): { symbols: number[]; inputs: TensorData[] } {
   const sigs = fn.inputs;
   if (!Array.isArray(args) || args.length !== sigs.length) {
     const list = sigs.map((s) => `${s.name}: ${s.display}`).join(", ");
     const got = Array.isArray(args) ? `${args.length}` : "a non-array";
-    throw new ArgumentError(`${fn.name} expects ${sigs.length} argument${sigs.length === 1 ? "" : "s"} (${list}), got ${got}`);
+    throw new ArgumentError(
+      `${fn.name} expects ${sigs.length} argument${sigs.length === 1 ? "" : "s"} (${list}), got ${got}`,
+    );
   }
-  const b = new Bindings(fn.symbols, sigs.map((s) => s.name));
+  const b = new Bindings(
+    fn.symbols,
+    sigs.map((s) => s.name),
+  );
   const subjects = sigs.map((s) => `${fn.name}: argument "${s.name}"`);
   const raws = args.map((a, k) => classify(a, subjects[k]!, sigs[k]!));
   // known shapes bind first; flat arrays then infer their one unknown dimension
   raws.forEach((raw, k) => {
     if (raw.kind === "shaped") bindShaped(raw, sigs[k]!, k, b, subjects[k]!);
   });
-  const shapes = raws.map((raw, k) => (raw.kind === "shaped" ? raw.shape : inferFlat(raw, sigs[k]!, k, b, subjects[k]!)));
+  const shapes = raws.map((raw, k) =>
+    raw.kind === "shaped" ? raw.shape : inferFlat(raw, sigs[k]!, k, b, subjects[k]!),
+  );
   shapes.forEach((shape, k) => checkShape(shape, sigs[k]!, k, b, subjects[k]!));
-  const inputs = raws.map((raw, k) => toStorage(raw, shapes[k]!, sigs[k]!, subjects[k]!, precision));
+  const inputs = raws.map((raw, k) =>
+    toStorage(raw, shapes[k]!, sigs[k]!, subjects[k]!, precision),
+  );
   return { symbols: b.values.map((v) => v ?? 0), inputs };
 }
 
 /** Validates and converts one value against a signature with concrete or already bound sizes. */
-function prepareOne(sig: TensorSig, value: unknown, subject: string, b: Bindings, precision: Precision): TensorData {
+function prepareOne(
+  sig: TensorSig,
+  value: unknown,
+  subject: string,
+  b: Bindings,
+  precision: Precision,
+): TensorData {
   const raw = classify(value, subject, sig);
   let shape: readonly number[];
   if (raw.kind === "shaped") {

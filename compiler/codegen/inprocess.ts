@@ -17,13 +17,19 @@ export function compileKernels(kernels: readonly KernelSource[]): Record<string,
     try {
       out[k.name] = new Function("i", "o", "s", k.body) as CpuKernel;
     } catch (e) {
-      throw new InternalCompilerError(`kernel ${k.name} does not compile: ${e instanceof Error ? e.message : String(e)}\n${k.body}`);
+      throw new InternalCompilerError(
+        `kernel ${k.name} does not compile: ${e instanceof Error ? e.message : String(e)}\n${k.body}`,
+      );
     }
   }
   return out;
 }
 
 /** Loads a planned program in this process and creates a module on the CPU backend (by default). */
-export function loadInProcess(plan: ProgramPlan, kernels: readonly KernelSource[], options: ModuleOptions = {}): Promise<CompiledModule> {
+export function loadInProcess(
+  plan: ProgramPlan,
+  kernels: readonly KernelSource[],
+  options: ModuleOptions = {},
+): Promise<CompiledModule> {
   return CompiledModule.create(plan, { cpu: compileKernels(kernels) }, options);
 }

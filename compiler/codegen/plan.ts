@@ -35,7 +35,7 @@ export interface PlanInput {
 }
 
 /** A plan and the CPU kernels its steps name. */
-export interface PlannedProgram {
+export interface PlanResult {
   readonly plan: ProgramPlan;
   readonly kernels: readonly KernelSource[];
 }
@@ -129,7 +129,10 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
       case "param": {
         const info = t.params.get(n.path);
         invariant(info !== undefined, `${fn.name}: unknown parameter ${n.path}`);
-        invariant(info.dtype === n.dtype && shapesEqual(info.shape, n.shape), `${fn.name}: parameter ${n.path} used with another type`);
+        invariant(
+          info.dtype === n.dtype && shapesEqual(info.shape, n.shape),
+          `${fn.name}: parameter ${n.path} used with another type`,
+        );
         const known = paramBuffers.get(n.path);
         if (known !== undefined) bufferOf.set(n.id, known);
         else paramBuffers.set(n.path, add(n, { kind: "param", path: n.path }));
@@ -169,9 +172,12 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
  * with equal bodies are shared across all of them and named `k0, k1, …` in
  * order of first use (functions in the given order, then `init`).
  */
-export function planProgram(input: PlanInput): PlannedProgram {
+export function planProgram(input: PlanInput): PlanResult {
   const params: ParamSpec[] = input.params.map((p) => {
-    invariant(p.shape.every(Dims.isConst), () => `parameter ${p.path} has a symbolic shape ${displayType(p.dtype, p.shape)}`);
+    invariant(
+      p.shape.every(Dims.isConst),
+      () => `parameter ${p.path} has a symbolic shape ${displayType(p.dtype, p.shape)}`,
+    );
     return { path: p.path, dtype: p.dtype, shape: p.shape.filter(Dims.isConst) };
   });
   const byPath = new Map<string, ParamInfo>();
@@ -191,14 +197,29 @@ export function planProgram(input: PlanInput): PlannedProgram {
   if (input.init !== null) {
     const fn = input.init;
     const seed = fn.inputs[0];
-    invariant(fn.inputs.length === 1 && seed !== undefined && seed.dtype === "i32" && seed.shape.length === 0, `${fn.name}: init takes one i32 scalar seed`);
-    invariant(fn.outputs.length === input.params.length, `${fn.name}: ${fn.outputs.length} outputs for ${input.params.length} parameters`);
+    invariant(
+      fn.inputs.length === 1 &&
+        seed !== undefined &&
+        seed.dtype === "i32" &&
+        seed.shape.length === 0,
+      `${fn.name}: init takes one i32 scalar seed`,
+    );
+    invariant(
+      fn.outputs.length === input.params.length,
+      `${fn.name}: ${fn.outputs.length} outputs for ${input.params.length} parameters`,
+    );
     fn.outputs.forEach((o, k) => {
       const p = input.params[k]!;
-      invariant(o.dtype === p.dtype && shapesEqual(o.shape, p.shape), () => `${fn.name}: output ${k} does not match parameter ${p.path}`);
+      invariant(
+        o.dtype === p.dtype && shapesEqual(o.shape, p.shape),
+        () => `${fn.name}: output ${k} does not match parameter ${p.path}`,
+      );
     });
     init = planFunction(fn, t);
   }
 
-  return { plan: { params, constants: t.constants.list, functions, init }, kernels: t.kernels.list };
+  return {
+    plan: { params, constants: t.constants.list, functions, init },
+    kernels: t.kernels.list,
+  };
 }

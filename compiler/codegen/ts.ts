@@ -47,7 +47,8 @@ export interface KernelSource {
 }
 
 /** The array type kernel parameters are declared with in generated TypeScript. */
-export const KERNEL_ARRAY_TYPE = "type Arr = Float32Array | Float64Array | Int32Array | Uint8Array;";
+export const KERNEL_ARRAY_TYPE =
+  "type Arr = Float32Array | Float64Array | Int32Array | Uint8Array;";
 
 /** A kernel as a TypeScript function declaration (uses `Arr` from {@link KERNEL_ARRAY_TYPE}). */
 export function kernelFunctionSource(k: KernelSource): string {
@@ -61,10 +62,19 @@ export function kernelFunctionSource(k: KernelSource): string {
 // ---------------------------------------------------------------- helpers
 
 /** Names of the helper functions a body may declare. */
-export type KernelHelper = "mix32" | "erf" | "sigmoid" | "roundHalfEven" | "floorMod" | "intMod" | "toI32";
+export type KernelHelper =
+  "mix32" | "erf" | "sigmoid" | "roundHalfEven" | "floorMod" | "intMod" | "toI32";
 
 /** Declaration order of helpers inside a body (fixed, so output is deterministic). */
-const HELPER_ORDER: readonly KernelHelper[] = ["mix32", "erf", "sigmoid", "roundHalfEven", "floorMod", "intMod", "toI32"];
+const HELPER_ORDER: readonly KernelHelper[] = [
+  "mix32",
+  "erf",
+  "sigmoid",
+  "roundHalfEven",
+  "floorMod",
+  "intMod",
+  "toI32",
+];
 
 /** Source of every helper function; each is pure and allocation-free. */
 export const HELPERS: Readonly<Record<KernelHelper, string>> = {
@@ -237,7 +247,8 @@ class Body {
     const out: string[] = [];
     for (const h of HELPER_ORDER) if (this.helpersUsed.has(h)) out.push(...HELPERS[h].split("\n"));
     for (let k = 0; k < this.inputCount; k++) out.push(`const x${k} = i[${k}] ?? o;`);
-    for (const k of [...this.symbolsUsed].sort((a, b) => a - b)) out.push(`const s${k} = s[${k}] ?? 0;`);
+    for (const k of [...this.symbolsUsed].sort((a, b) => a - b))
+      out.push(`const s${k} = s[${k}] ?? 0;`);
     out.push(...this.sizeLines, ...this.code);
     return out.join("\n");
   }
@@ -281,7 +292,7 @@ function nest(
   opts: NestOptions = {},
 ): void {
   const prefix = opts.prefix ?? "j";
-  const looped = shape.map((d, a) => a).filter((a) => !Dims.equal(shape[a]!, 1));
+  const looped = shape.map((_, a) => a).filter((a) => !Dims.equal(shape[a]!, 1));
   const last = looped[looped.length - 1];
   const index = shape.map(() => "0");
   const offsets = tracked.map((t) => t.base);
@@ -453,40 +464,60 @@ function reduce(b: Body, n: NodeOf<"reduce">): void {
   const st = strides(x.shape);
   const kept = x.shape.map((_, a) => a).filter((a) => !n.axes.includes(a));
   b.line("let p = 0;");
-  nest(b, kept.map((a) => x.shape[a]!), [{ name: "q", base: "0", strides: kept.map((a) => st[a]!) }], (_, [q]) => {
-    b.line(`let t = ${reduceInit(n.fn, n.dtype)};`);
-    const inner = n.axes.map((a) => x.shape[a]!);
-    const tracked = [{ name: "u", base: q!, strides: n.axes.map((a) => st[a]!) }];
-    nest(b, inner, tracked, (__, [u]) => {
-      b.line(`const v = x0[${u}] ?? 0;`);
-      b.line(reduceStep(n.fn, n.dtype));
-    }, { prefix: "r" });
-    b.line("o[p++] = t;");
-  });
+  nest(
+    b,
+    kept.map((a) => x.shape[a]!),
+    [{ name: "q", base: "0", strides: kept.map((a) => st[a]!) }],
+    (_, [q]) => {
+      b.line(`let t = ${reduceInit(n.fn, n.dtype)};`);
+      const inner = n.axes.map((a) => x.shape[a]!);
+      const tracked = [{ name: "u", base: q!, strides: n.axes.map((a) => st[a]!) }];
+      nest(
+        b,
+        inner,
+        tracked,
+        (__, [u]) => {
+          b.line(`const v = x0[${u}] ?? 0;`);
+          b.line(reduceStep(n.fn, n.dtype));
+        },
+        { prefix: "r" },
+      );
+      b.line("o[p++] = t;");
+    },
+  );
 }
 
 /** Splits a shape at `axis` into the sizes before it, at it and after it. */
 function around(shape: readonly Dim[], axis: number): { outer: Dim; mid: Dim; inner: Dim } {
-  return { outer: Dims.product(shape.slice(0, axis)), mid: shape[axis]!, inner: Dims.product(shape.slice(axis + 1)) };
+  return {
+    outer: Dims.product(shape.slice(0, axis)),
+    mid: shape[axis]!,
+    inner: Dims.product(shape.slice(axis + 1)),
+  };
 }
 
 function argmax(b: Body, n: NodeOf<"argmax">): void {
   const { outer, mid, inner } = around(n.inputs[0]!.shape, n.axis);
   b.line("let p = 0;");
-  nest(b, [outer, inner], [{ name: "q", base: "0", strides: [Dims.mul(mid, inner), 1] }], (_, [q]) => {
-    b.line("let best = -Infinity;");
-    b.line("let at = 0;");
-    b.open(`for (let r = 0; r < ${b.dim(mid)}; r++)`);
-    const off = Dims.equal(inner, 1) ? "r" : `r * ${b.dim(inner)}`;
-    b.line(`const v = x0[${q === "0" ? off : `${q} + ${off}`}] ?? 0;`);
-    // the first NaN is the maximum, as with NaN-propagating max
-    b.open("if (v > best || (v !== v && best === best))");
-    b.line("best = v;");
-    b.line("at = r;");
-    b.close();
-    b.close();
-    b.line("o[p++] = at;");
-  });
+  nest(
+    b,
+    [outer, inner],
+    [{ name: "q", base: "0", strides: [Dims.mul(mid, inner), 1] }],
+    (_, [q]) => {
+      b.line("let best = -Infinity;");
+      b.line("let at = 0;");
+      b.open(`for (let r = 0; r < ${b.dim(mid)}; r++)`);
+      const off = Dims.equal(inner, 1) ? "r" : `r * ${b.dim(inner)}`;
+      b.line(`const v = x0[${q === "0" ? off : `${q} + ${off}`}] ?? 0;`);
+      // the first NaN is the maximum, as with NaN-propagating max
+      b.open("if (v > best || (v !== v && best === best))");
+      b.line("best = v;");
+      b.line("at = r;");
+      b.close();
+      b.close();
+      b.line("o[p++] = at;");
+    },
+  );
 }
 
 // ---------------------------------------------------------------- movement
@@ -495,15 +526,21 @@ function broadcast(b: Body, n: NodeOf<"broadcast">): void {
   const x = n.inputs[0]!;
   const off = n.shape.length - x.shape.length;
   const st = strides(x.shape);
-  const inStrides = n.shape.map((d, a) => (a < off || (Dims.equal(x.shape[a - off]!, 1) && !Dims.equal(d, 1)) ? 0 : st[a - off]!));
+  const inStrides = n.shape.map((d, a) =>
+    a < off || (Dims.equal(x.shape[a - off]!, 1) && !Dims.equal(d, 1)) ? 0 : st[a - off]!,
+  );
   b.line("let p = 0;");
-  nest(b, n.shape, [{ name: "q", base: "0", strides: inStrides }], (_, [q]) => b.line(`o[p++] = x0[${q}] ?? 0;`));
+  nest(b, n.shape, [{ name: "q", base: "0", strides: inStrides }], (_, [q]) =>
+    b.line(`o[p++] = x0[${q}] ?? 0;`),
+  );
 }
 
 function transpose(b: Body, n: NodeOf<"transpose">): void {
   const st = strides(n.inputs[0]!.shape);
   b.line("let p = 0;");
-  nest(b, n.shape, [{ name: "q", base: "0", strides: n.perm.map((p) => st[p]!) }], (_, [q]) => b.line(`o[p++] = x0[${q}] ?? 0;`));
+  nest(b, n.shape, [{ name: "q", base: "0", strides: n.perm.map((p) => st[p]!) }], (_, [q]) =>
+    b.line(`o[p++] = x0[${q}] ?? 0;`),
+  );
 }
 
 function slice(b: Body, n: NodeOf<"slice">): void {
@@ -511,7 +548,9 @@ function slice(b: Body, n: NodeOf<"slice">): void {
   let base: Dim = 0;
   n.starts.forEach((s, a) => (base = Dims.add(base, Dims.mul(s, st[a]!))));
   b.line("let p = 0;");
-  const tracked = [{ name: "q", base: b.dim(base), strides: n.steps.map((s, a) => Dims.mul(s, st[a]!)) }];
+  const tracked = [
+    { name: "q", base: b.dim(base), strides: n.steps.map((s, a) => Dims.mul(s, st[a]!)) },
+  ];
   nest(b, n.shape, tracked, (_, [q]) => b.line(`o[p++] = x0[${q}] ?? 0;`));
 }
 
@@ -529,7 +568,13 @@ function pad(b: Body, n: NodeOf<"pad">): void {
     if (Dims.nonNegative(low) && Dims.nonNegative(n.high[a]!)) return undefined;
     const gap = n.interior[a]! + 1;
     const scaled = gap === 1 ? j : `${j} * ${gap}`;
-    const pos = Dims.isConst(low) ? (low === 0 ? scaled : low < 0 ? `${scaled} - ${-low}` : `${scaled} + ${low}`) : `${scaled} + ${b.dim(low)}`;
+    const pos = Dims.isConst(low)
+      ? low === 0
+        ? scaled
+        : low < 0
+          ? `${scaled} - ${-low}`
+          : `${scaled} + ${low}`
+      : `${scaled} + ${b.dim(low)}`;
     return `${pos} < 0 || ${pos} >= ${b.dim(n.shape[a]!)}`;
   };
   if (crops) {
@@ -540,21 +585,30 @@ function pad(b: Body, n: NodeOf<"pad">): void {
     nest(b, x.shape, tracked, (_, [q, u]) => b.line(`o[${q}] = x0[${u}] ?? 0;`), { skip });
   } else {
     b.line("let p = 0;");
-    nest(b, x.shape, [{ name: "q", base: b.dim(base), strides: outStrides }], (_, [q]) => b.line(`o[${q}] = x0[p++] ?? 0;`));
+    nest(b, x.shape, [{ name: "q", base: b.dim(base), strides: outStrides }], (_, [q]) =>
+      b.line(`o[${q}] = x0[p++] ?? 0;`),
+    );
   }
 }
 
 function concat(b: Body, n: NodeOf<"concat">): void {
   const { outer, inner } = around(n.shape, n.axis);
   b.line("let p = 0;");
-  nest(b, [outer], [], ([q]) => {
-    n.inputs.forEach((x, r) => {
-      const block = Dims.mul(x.shape[n.axis]!, inner);
-      if (Dims.equal(block, 0)) return;
-      const start = q === "0" ? "" : Dims.equal(block, 1) ? `${q} + ` : `${q} * ${b.dim(block)} + `;
-      b.line(`for (let k = 0; k < ${b.dim(block)}; k++) o[p++] = x${r}[${start}k] ?? 0;`);
-    });
-  }, { prefix: "q" });
+  nest(
+    b,
+    [outer],
+    [],
+    ([q]) => {
+      n.inputs.forEach((x, r) => {
+        const block = Dims.mul(x.shape[n.axis]!, inner);
+        if (Dims.equal(block, 0)) return;
+        const start =
+          q === "0" ? "" : Dims.equal(block, 1) ? `${q} + ` : `${q} * ${b.dim(block)} + `;
+        b.line(`for (let k = 0; k < ${b.dim(block)}; k++) o[p++] = x${r}[${start}k] ?? 0;`);
+      });
+    },
+    { prefix: "q" },
+  );
 }
 
 /** The clamped index `r` of `x1` into an axis of extent `mid`, as local `j`. */
@@ -587,7 +641,10 @@ function scatterAdd(b: Body, n: NodeOf<"scatter_add">): void {
   const int = n.dtype === "i32";
   flat(b, Dims.product(n.shape), (k) => b.line(`o[${k}] = 0;`));
   b.line("let p = 0;");
-  const add = (at: string): string => (int ? `o[${at}] = ((o[${at}] ?? 0) + (x0[p++] ?? 0)) | 0;` : `o[${at}] = (o[${at}] ?? 0) + (x0[p++] ?? 0);`);
+  const add = (at: string): string =>
+    int
+      ? `o[${at}] = ((o[${at}] ?? 0) + (x0[p++] ?? 0)) | 0;`
+      : `o[${at}] = (o[${at}] ?? 0) + (x0[p++] ?? 0);`;
   nest(b, [outer], [{ name: "q", base: "0", strides: [Dims.mul(mid, inner)] }], (_, [q]) => {
     // indices in order, so repeated indices accumulate deterministically
     flatIndices(b, Dims.product(idx.shape), () => {
@@ -624,17 +681,27 @@ function matmul(b: Body, n: NodeOf<"matmul">): void {
     { name: "qb", base: "0", strides: [Dims.mul(K, N), 0] },
     { name: "qo", base: "0", strides: [Dims.mul(M, N), N] },
   ];
-  nest(b, [batch, M], tracked, (_, [qa, qb, qo]) => {
-    b.line("acc.fill(0);");
-    b.open(`for (let k = 0; k < ${b.dim(K)}; k++)`);
-    b.line(`const v = x0[${qa === "0" ? "k" : `${qa} + k`}] ?? 0;`);
-    const row = Dims.equal(N, 1) ? "k" : `k * ${b.dim(N)}`;
-    b.line(`const w = ${qb === "0" ? row : `${qb} + ${row}`};`);
-    const step = int ? "acc[c] = ((acc[c] ?? 0) + Math.imul(v, x1[w + c] ?? 0)) | 0;" : "acc[c] = (acc[c] ?? 0) + v * (x1[w + c] ?? 0);";
-    b.line(`for (let c = 0; c < ${b.dim(N)}; c++) ${step}`);
-    b.close();
-    b.line(`for (let c = 0; c < ${b.dim(N)}; c++) o[${qo === "0" ? "c" : `${qo} + c`}] = acc[c] ?? 0;`);
-  }, { prefix: "m" });
+  nest(
+    b,
+    [batch, M],
+    tracked,
+    (_, [qa, qb, qo]) => {
+      b.line("acc.fill(0);");
+      b.open(`for (let k = 0; k < ${b.dim(K)}; k++)`);
+      b.line(`const v = x0[${qa === "0" ? "k" : `${qa} + k`}] ?? 0;`);
+      const row = Dims.equal(N, 1) ? "k" : `k * ${b.dim(N)}`;
+      b.line(`const w = ${qb === "0" ? row : `${qb} + ${row}`};`);
+      const step = int
+        ? "acc[c] = ((acc[c] ?? 0) + Math.imul(v, x1[w + c] ?? 0)) | 0;"
+        : "acc[c] = (acc[c] ?? 0) + v * (x1[w + c] ?? 0);";
+      b.line(`for (let c = 0; c < ${b.dim(N)}; c++) ${step}`);
+      b.close();
+      b.line(
+        `for (let c = 0; c < ${b.dim(N)}; c++) o[${qo === "0" ? "c" : `${qo} + c`}] = acc[c] ?? 0;`,
+      );
+    },
+    { prefix: "m" },
+  );
 }
 
 // ---------------------------------------------------------------- sources

@@ -41,7 +41,11 @@ export function hasStorageType(data: TensorData, dtype: DTypeName, precision: Pr
 }
 
 /** A fresh array of `dtype`'s storage type holding `values` (rounded or truncated by the store). */
-export function fromValues(dtype: DTypeName, values: ArrayLike<number>, precision: Precision): TensorData {
+export function fromValues(
+  dtype: DTypeName,
+  values: ArrayLike<number>,
+  precision: Precision,
+): TensorData {
   const out = allocate(dtype, values.length, precision);
   for (let k = 0; k < values.length; k++) out[k] = values[k] ?? 0;
   return out;
@@ -61,11 +65,22 @@ export class CpuBackend implements Backend {
   ) {
     this.constants = plan.constants.map((c) => fromValues(c.dtype, c.data, precision));
     for (const p of plan.params) {
-      this.params.set(p.path, allocate(p.dtype, p.shape.reduce((a, b) => a * b, 1), precision));
+      this.params.set(
+        p.path,
+        allocate(
+          p.dtype,
+          p.shape.reduce((a, b) => a * b, 1),
+          precision,
+        ),
+      );
     }
   }
 
-  run(fn: FunctionPlan, symbols: readonly number[], inputs: readonly TensorData[]): Promise<TensorData[]> {
+  run(
+    fn: FunctionPlan,
+    symbols: readonly number[],
+    inputs: readonly TensorData[],
+  ): Promise<TensorData[]> {
     return Promise.resolve(this.runSync(fn, symbols, inputs));
   }
 
@@ -74,7 +89,11 @@ export class CpuBackend implements Backend {
    * arrays: a temp is handed over once, anything else (inputs, params,
    * constants, a temp returned twice) is copied, so results never alias.
    */
-  runSync(fn: FunctionPlan, symbols: readonly number[], inputs: readonly TensorData[]): TensorData[] {
+  runSync(
+    fn: FunctionPlan,
+    symbols: readonly number[],
+    inputs: readonly TensorData[],
+  ): TensorData[] {
     const buffers = fn.buffers.map((b): TensorData => {
       switch (b.source.kind) {
         case "input":
@@ -112,7 +131,8 @@ export class CpuBackend implements Backend {
 
   writeParam(path: string, data: TensorData): void {
     const current = need(this.params.get(path), `parameter ${path}`);
-    if (current.length !== data.length) throw new RangeError(`parameter ${path}: ${data.length} values for ${current.length}`);
+    if (current.length !== data.length)
+      throw new RangeError(`parameter ${path}: ${data.length} values for ${current.length}`);
     // a copy, so later changes to the caller's array do not reach the module
     current.set(data);
   }

@@ -47,7 +47,11 @@ export interface Backend {
   readonly name: ConcreteBackendName;
   readonly precision: Precision;
   /** Runs a function on validated inputs; the outputs are fresh arrays the caller owns. */
-  run(fn: FunctionPlan, symbols: readonly number[], inputs: readonly TensorData[]): Promise<TensorData[]>;
+  run(
+    fn: FunctionPlan,
+    symbols: readonly number[],
+    inputs: readonly TensorData[],
+  ): Promise<TensorData[]>;
   /** A copy of a parameter's current value. */
   readParam(path: string): TensorData;
   /** Replaces a parameter's value (copied; same length and storage type). */
@@ -62,25 +66,42 @@ export function availableBackends(): ConcreteBackendName[] {
 
 function unavailable(name: string): BackendUnavailableError {
   if (!BACKEND_NAMES.includes(name as BackendName)) {
-    return new BackendUnavailableError(name, `unknown backend ${JSON.stringify(name)}; use one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}`);
+    return new BackendUnavailableError(
+      name,
+      `unknown backend ${JSON.stringify(name)}; use one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}`,
+    );
   }
-  return new BackendUnavailableError(name, `backend ${JSON.stringify(name)} is not available: this build of nnc supports only "cpu"`);
+  return new BackendUnavailableError(
+    name,
+    `backend ${JSON.stringify(name)} is not available: this build of nnc supports only "cpu"`,
+  );
 }
 
 /** Every kernel a step names must exist, so a malformed module fails at load time, not mid-call. */
-function checkKernels(plan: ProgramPlan, kernels: Readonly<Record<string, unknown>>, backend: string): void {
+function checkKernels(
+  plan: ProgramPlan,
+  kernels: Readonly<Record<string, unknown>>,
+  backend: string,
+): void {
   const fns = [...Object.values(plan.functions), ...(plan.init === null ? [] : [plan.init])];
   for (const fn of fns) {
     for (const step of fn.steps) {
       if (!Object.hasOwn(kernels, step.kernel)) {
-        throw new NncError(`malformed module: function ${fn.name} uses ${backend} kernel ${JSON.stringify(step.kernel)}, which the module does not define`);
+        throw new NncError(
+          `malformed module: function ${fn.name} uses ${backend} kernel ${JSON.stringify(step.kernel)}, which the module does not define`,
+        );
       }
     }
   }
 }
 
 /** Builds the backend `name` for a plan; throws {@link BackendUnavailableError} when it cannot run here. */
-export async function createBackend(name: BackendName, plan: ProgramPlan, kernels: ModuleKernels, precision: Precision): Promise<Backend> {
+export async function createBackend(
+  name: BackendName,
+  plan: ProgramPlan,
+  kernels: ModuleKernels,
+  precision: Precision,
+): Promise<Backend> {
   const concrete = name === "auto" ? availableBackends()[0] : name;
   switch (concrete) {
     case "cpu":

@@ -29,7 +29,12 @@ export function val(dtype: DType, shape: readonly number[], data: readonly numbe
 
 /** A tensor for a value (storage type by dtype). */
 export function toTensor(v: Value): Tensor {
-  const data = v.dtype === "f32" ? Float64Array.from(v.data) : v.dtype === "i32" ? Int32Array.from(v.data) : Uint8Array.from(v.data);
+  const data =
+    v.dtype === "f32"
+      ? Float64Array.from(v.data)
+      : v.dtype === "i32"
+        ? Int32Array.from(v.data)
+        : Uint8Array.from(v.data);
   return new Tensor(v.dtype, v.shape, data);
 }
 
@@ -45,13 +50,20 @@ export function fn(
 ): IrFunction {
   const nodes = inputs.map(([n, dt, shape], k) => g.input(n, k, dt, shape));
   const symbols: string[] = [];
-  for (const i of nodes) for (const d of i.shape) for (const s of Dims.symbols(d)) if (!symbols.includes(s)) symbols.push(s);
+  for (const i of nodes)
+    for (const d of i.shape)
+      for (const s of Dims.symbols(d)) if (!symbols.includes(s)) symbols.push(s);
   const out = body(...nodes);
   return { name, inputs: nodes, outputs: Array.isArray(out) ? out : [out as Node], symbols };
 }
 
 /** Plans and loads a single function program. */
-export async function load(f: IrFunction, precision: Precision, params: readonly ParamInfo[] = [], init: IrFunction | null = null): Promise<CompiledModule> {
+export async function load(
+  f: IrFunction,
+  precision: Precision,
+  params: readonly ParamInfo[] = [],
+  init: IrFunction | null = null,
+): Promise<CompiledModule> {
   const { plan, kernels } = planProgram({ functions: [f], params, init });
   return loadInProcess(plan, kernels, { precision });
 }
@@ -63,10 +75,17 @@ function tolerance(precision: Precision, dtype: DType, scale: number): number {
 }
 
 /** Expects a result to equal the reference (NaN equals NaN; floats within a tolerance). */
-export function expectTensor(actual: Tensor, expected: RefTensor, dtype: DType, precision: Precision, scaleFloor = 1): void {
+export function expectTensor(
+  actual: Tensor,
+  expected: RefTensor,
+  dtype: DType,
+  precision: Precision,
+  scaleFloor = 1,
+): void {
   expect(actual.dtype).toBe(dtype);
   expect([...actual.shape]).toEqual([...expected.shape]);
-  if (dtype === "f32") expect(actual.data).toBeInstanceOf(precision === "f64" ? Float64Array : Float32Array);
+  if (dtype === "f32")
+    expect(actual.data).toBeInstanceOf(precision === "f64" ? Float64Array : Float32Array);
   const got = [...actual.data];
   for (let k = 0; k < got.length; k++) {
     const a = got[k]!;
@@ -76,7 +95,8 @@ export function expectTensor(actual: Tensor, expected: RefTensor, dtype: DType, 
       continue;
     }
     const tol = tolerance(precision, dtype, Math.max(Math.abs(e), scaleFloor));
-    if (!(Math.abs(a - e) <= tol)) expect({ k, got: a, diff: Math.abs(a - e) }).toEqual({ k, got: e, diff: `<= ${tol}` });
+    if (!(Math.abs(a - e) <= tol))
+      expect({ k, got: a, diff: Math.abs(a - e) }).toEqual({ k, got: e, diff: `<= ${tol}` });
   }
 }
 
@@ -85,15 +105,28 @@ export function expectTensor(actual: Tensor, expected: RefTensor, dtype: DType, 
  * reference. `scaleFloor` widens the f32 tolerance for outputs that are sums
  * of larger terms (their error scales with the terms, not the result).
  */
-export async function check(f: IrFunction, args: readonly Value[], opts: { scaleFloor?: number; params?: Record<string, Value> } = {}): Promise<void> {
+export async function check(
+  f: IrFunction,
+  args: readonly Value[],
+  opts: { scaleFloor?: number; params?: Record<string, Value> } = {},
+): Promise<void> {
   const expected = evaluate(f, { inputs: args, params: opts.params ?? {} });
-  const params: ParamInfo[] = Object.entries(opts.params ?? {}).map(([path, v]) => ({ path, dtype: v.dtype, shape: v.shape }));
+  const params: ParamInfo[] = Object.entries(opts.params ?? {}).map(([path, v]) => ({
+    path,
+    dtype: v.dtype,
+    shape: v.shape,
+  }));
   for (const precision of PRECISIONS) {
     const m = await load(f, precision, params);
-    if (opts.params) m.setParameters(Object.fromEntries(Object.entries(opts.params).map(([p, v]) => [p, toTensor(v)])));
+    if (opts.params)
+      m.setParameters(
+        Object.fromEntries(Object.entries(opts.params).map(([p, v]) => [p, toTensor(v)])),
+      );
     const outs = await m.call(f.name, args.map(toTensor));
     expect(outs.length).toBe(expected.length);
-    outs.forEach((o, k) => expectTensor(o, expected[k]!, f.outputs[k]!.dtype, precision, opts.scaleFloor ?? 1));
+    outs.forEach((o, k) =>
+      expectTensor(o, expected[k]!, f.outputs[k]!.dtype, precision, opts.scaleFloor ?? 1),
+    );
     m.dispose();
   }
 }

@@ -5,7 +5,14 @@
 import { describe, expect, it } from "vitest";
 import { Dims } from "../../compiler/core/dim.js";
 import type { DType } from "../../compiler/core/dtype.js";
-import { BINARY_FNS, COMPARISON_FNS, LOGICAL_FNS, REDUCE_FNS, UNARY_FNS, type UnaryFn } from "../../compiler/ir/ops.js";
+import {
+  BINARY_FNS,
+  COMPARISON_FNS,
+  LOGICAL_FNS,
+  REDUCE_FNS,
+  UNARY_FNS,
+  type UnaryFn,
+} from "../../compiler/ir/ops.js";
 import { check, fn, Graph, load, noise, PRECISIONS, ramp, sym, val } from "./harness.js";
 import { evaluate, refErf } from "./reference.js";
 
@@ -38,7 +45,10 @@ describe("unary", () => {
     it(`${f} f32`, async () => {
       const xs = UNARY_INPUTS[f];
       const g = new Graph();
-      await check(fn(g, `u.${f}`, [["x", "f32", [xs.length]]], (x) => g.unary(f, x)), [val("f32", [xs.length], xs)]);
+      await check(
+        fn(g, `u.${f}`, [["x", "f32", [xs.length]]], (x) => g.unary(f, x)),
+        [val("f32", [xs.length], xs)],
+      );
     });
   }
 
@@ -46,13 +56,19 @@ describe("unary", () => {
     it(`${f} i32 (wrapping)`, async () => {
       const xs = [-2147483648, -7, -1, 0, 1, 7, 2147483647];
       const g = new Graph();
-      await check(fn(g, `u.${f}`, [["x", "i32", [xs.length]]], (x) => g.unary(f, x)), [val("i32", [xs.length], xs)]);
+      await check(
+        fn(g, `u.${f}`, [["x", "i32", [xs.length]]], (x) => g.unary(f, x)),
+        [val("i32", [xs.length], xs)],
+      );
     });
   }
 
   it("not on bool", async () => {
     const g = new Graph();
-    await check(fn(g, "u.not", [["x", "bool", [2, 2]]], (x) => g.unary("not", x)), [val("bool", [2, 2], [1, 0, 0, 1])]);
+    await check(
+      fn(g, "u.not", [["x", "bool", [2, 2]]], (x) => g.unary("not", x)),
+      [val("bool", [2, 2], [1, 0, 0, 1])],
+    );
   });
 
   it("round is half to even", async () => {
@@ -102,37 +118,91 @@ describe("binary", () => {
     it(`${f} f32`, async () => {
       const g = new Graph();
       const n = F32_A.length;
-      await check(fn(g, `b.${f}`, [["a", "f32", [n]], ["b", "f32", [n]]], (a, b) => g.binary(f, a, b)), [val("f32", [n], F32_A), val("f32", [n], F32_B)]);
+      await check(
+        fn(
+          g,
+          `b.${f}`,
+          [
+            ["a", "f32", [n]],
+            ["b", "f32", [n]],
+          ],
+          (a, b) => g.binary(f, a, b),
+        ),
+        [val("f32", [n], F32_A), val("f32", [n], F32_B)],
+      );
     });
     if (f === "pow") continue;
     it(`${f} i32`, async () => {
       const g = new Graph();
       const n = I32_A.length;
-      await check(fn(g, `b.${f}`, [["a", "i32", [n]], ["b", "i32", [n]]], (a, b) => g.binary(f, a, b)), [val("i32", [n], I32_A), val("i32", [n], I32_B)]);
+      await check(
+        fn(
+          g,
+          `b.${f}`,
+          [
+            ["a", "i32", [n]],
+            ["b", "i32", [n]],
+          ],
+          (a, b) => g.binary(f, a, b),
+        ),
+        [val("i32", [n], I32_A), val("i32", [n], I32_B)],
+      );
     });
   }
 
   for (const f of ["eq", "ne", "and", "or"] as const) {
     it(`${f} bool`, async () => {
       const g = new Graph();
-      await check(fn(g, `b.${f}`, [["a", "bool", [4]], ["b", "bool", [4]]], (a, b) => g.binary(f, a, b)), [val("bool", [4], [0, 0, 1, 1]), val("bool", [4], [0, 1, 0, 1])]);
+      await check(
+        fn(
+          g,
+          `b.${f}`,
+          [
+            ["a", "bool", [4]],
+            ["b", "bool", [4]],
+          ],
+          (a, b) => g.binary(f, a, b),
+        ),
+        [val("bool", [4], [0, 0, 1, 1]), val("bool", [4], [0, 1, 0, 1])],
+      );
     });
   }
 
   it("comparisons give bool and are false with NaN (ne true)", async () => {
     const g = new Graph();
-    const f = fn(g, "c", [["a", "f32", [1]], ["b", "f32", [1]]], (a, b) => [...COMPARISON_FNS].map((c) => g.binary(c, a, b)));
+    const f = fn(
+      g,
+      "c",
+      [
+        ["a", "f32", [1]],
+        ["b", "f32", [1]],
+      ],
+      (a, b) => [...COMPARISON_FNS].map((c) => g.binary(c, a, b)),
+    );
     const m = await load(f, "f32");
     const outs = await m.call("c", [[NaN], [1]]);
     expect(outs.map((o) => o.dtype)).toEqual(outs.map(() => "bool"));
-    expect(outs.map((o) => o.data[0])).toEqual([...COMPARISON_FNS].map((c) => (c === "ne" ? 1 : 0)));
+    expect(outs.map((o) => o.data[0])).toEqual(
+      [...COMPARISON_FNS].map((c) => (c === "ne" ? 1 : 0)),
+    );
   });
 
   it("integer arithmetic wraps; division truncates; by zero gives 0", async () => {
     const g = new Graph();
-    const f = fn(g, "w", [["a", "i32", [4]], ["b", "i32", [4]]], (a, b) => ["add", "sub", "mul", "div", "mod"].map((o) => g.binary(o as "add", a, b)));
+    const f = fn(
+      g,
+      "w",
+      [
+        ["a", "i32", [4]],
+        ["b", "i32", [4]],
+      ],
+      (a, b) => ["add", "sub", "mul", "div", "mod"].map((o) => g.binary(o as "add", a, b)),
+    );
     const m = await load(f, "f32");
-    const outs = await m.call("w", [Int32Array.of(2147483647, -2147483648, -7, 65537), Int32Array.of(1, 1, 2, 0)]);
+    const outs = await m.call("w", [
+      Int32Array.of(2147483647, -2147483648, -7, 65537),
+      Int32Array.of(1, 1, 2, 0),
+    ]);
     const [add, sub, mul, div, mod] = outs.map((o) => [...o.data]);
     expect(add).toEqual([-2147483648, -2147483647, -5, 65537]);
     expect(sub).toEqual([2147483646, 2147483647, -9, 65537]);
@@ -143,9 +213,20 @@ describe("binary", () => {
 
   it("mod is floor-mod with the divisor's sign (NumPy)", async () => {
     const g = new Graph();
-    const f = fn(g, "m", [["a", "f32", [7]], ["b", "f32", [7]]], (a, b) => g.binary("mod", a, b));
+    const f = fn(
+      g,
+      "m",
+      [
+        ["a", "f32", [7]],
+        ["b", "f32", [7]],
+      ],
+      (a, b) => g.binary("mod", a, b),
+    );
     const m = await load(f, "f64");
-    const [r] = await m.call("m", [[-1, 1, -1, 5.5, -5.5, 4, -4], [3, -3, -3, 2, 2, -2, 2]]);
+    const [r] = await m.call("m", [
+      [-1, 1, -1, 5.5, -5.5, 4, -4],
+      [3, -3, -3, 2, 2, -2, 2],
+    ]);
     expect([...r!.data]).toEqual([2, -2, -1, 1.5, 0.5, -0, 0]);
     expect(Object.is(r!.data[5], -0)).toBe(true);
   });
@@ -155,13 +236,24 @@ describe("select and cast", () => {
   for (const dt of ["f32", "i32", "bool"] as const) {
     it(`select ${dt}`, async () => {
       const g = new Graph();
-      const a = dt === "bool" ? [1, 1, 0, 0] : [1.5, -2, 3, 4].map((v) => (dt === "i32" ? Math.trunc(v) : v));
+      const a =
+        dt === "bool"
+          ? [1, 1, 0, 0]
+          : [1.5, -2, 3, 4].map((v) => (dt === "i32" ? Math.trunc(v) : v));
       const b = dt === "bool" ? [0, 0, 1, 1] : [10, 20, 30, 40];
-      await check(fn(g, "sel", [["c", "bool", [2, 2]], ["a", dt, [2, 2]], ["b", dt, [2, 2]]], (c, x, y) => g.select(c, x, y)), [
-        val("bool", [2, 2], [1, 0, 1, 0]),
-        val(dt, [2, 2], a),
-        val(dt, [2, 2], b),
-      ]);
+      await check(
+        fn(
+          g,
+          "sel",
+          [
+            ["c", "bool", [2, 2]],
+            ["a", dt, [2, 2]],
+            ["b", dt, [2, 2]],
+          ],
+          (c, x, y) => g.select(c, x, y),
+        ),
+        [val("bool", [2, 2], [1, 0, 1, 0]), val(dt, [2, 2], a), val(dt, [2, 2], b)],
+      );
     });
   }
 
@@ -176,7 +268,10 @@ describe("select and cast", () => {
       it(`cast ${from} -> ${to}`, async () => {
         const g = new Graph();
         const xs = sources[from];
-        await check(fn(g, "cast", [["x", from, [xs.length]]], (x) => g.cast(x, to)), [val(from, [xs.length], xs)]);
+        await check(
+          fn(g, "cast", [["x", from, [xs.length]]], (x) => g.cast(x, to)),
+          [val(from, [xs.length], xs)],
+        );
       });
     }
   }
@@ -199,13 +294,21 @@ describe("sources", () => {
 
   it("dim of a polynomial size", async () => {
     const g = new Graph();
-    const f = fn(g, "d", [["x", "f32", [B, N]]], () => [g.dim(Dims.add(Dims.mul(B, 3), 1)), g.dim(Dims.sub(Dims.mul(B, N), B), "f32")]);
+    const f = fn(g, "d", [["x", "f32", [B, N]]], () => [
+      g.dim(Dims.add(Dims.mul(B, 3), 1)),
+      g.dim(Dims.sub(Dims.mul(B, N), B), "f32"),
+    ]);
     await check(f, [val("f32", [4, 2], ramp(8))]);
   });
 
   it("iota along each axis, concrete and symbolic", async () => {
     const g = new Graph();
-    const f = fn(g, "i", [["x", "f32", [B]]], () => [g.iota([2, 3], 0), g.iota([2, 3], 1), g.iota([B, 4], 0), g.iota([3, B, 2], 1)]);
+    const f = fn(g, "i", [["x", "f32", [B]]], () => [
+      g.iota([2, 3], 0),
+      g.iota([2, 3], 1),
+      g.iota([B, 4], 0),
+      g.iota([3, B, 2], 1),
+    ]);
     for (const b of [1, 5]) await check(f, [val("f32", [b], ramp(b))]);
   });
 });
@@ -217,8 +320,13 @@ describe("reductions", () => {
     for (const dt of ["f32", "i32"] as const) {
       it(`${r} ${dt} over every axis set`, async () => {
         const g = new Graph();
-        const data = dt === "f32" ? noise(24, 3).map((v) => v * 2) : noise(24, 5).map((v) => Math.round(v * 9));
-        const f = fn(g, "r", [["x", dt, shape]], (x) => axesList.map((axes) => g.reduce(r, x, axes)));
+        const data =
+          dt === "f32"
+            ? noise(24, 3).map((v) => v * 2)
+            : noise(24, 5).map((v) => Math.round(v * 9));
+        const f = fn(g, "r", [["x", dt, shape]], (x) =>
+          axesList.map((axes) => g.reduce(r, x, axes)),
+        );
         await check(f, [val(dt, shape, data)], { scaleFloor: 8 });
       });
     }
@@ -226,10 +334,18 @@ describe("reductions", () => {
 
   it("empty reductions give the identities", async () => {
     const g = new Graph();
-    const f = fn(g, "e", [["x", "f32", [0, 3]], ["y", "i32", [2, 0]]], (x, y) => [
-      ...REDUCE_FNS.map((r) => g.reduce(r, x, [0])),
-      ...REDUCE_FNS.map((r) => g.reduce(r, y, [1])),
-    ]);
+    const f = fn(
+      g,
+      "e",
+      [
+        ["x", "f32", [0, 3]],
+        ["y", "i32", [2, 0]],
+      ],
+      (x, y) => [
+        ...REDUCE_FNS.map((r) => g.reduce(r, x, [0])),
+        ...REDUCE_FNS.map((r) => g.reduce(r, y, [1])),
+      ],
+    );
     for (const precision of PRECISIONS) {
       const m = await load(f, precision);
       const outs = await m.call("e", [new Float32Array(0), new Int32Array(0)]);
@@ -250,13 +366,33 @@ describe("reductions", () => {
 
   it("i32 sum and prod wrap; float max/min propagate NaN", async () => {
     const g = new Graph();
-    const f = fn(g, "w", [["x", "i32", [3]], ["y", "f32", [3]]], (x, y) => [g.reduce("sum", x, [0]), g.reduce("prod", x, [0]), g.reduce("max", y, [0]), g.reduce("min", y, [0])]);
-    await check(f, [val("i32", [3], [2147483647, 2147483647, 65536]), val("f32", [3], [1, NaN, 2])]);
+    const f = fn(
+      g,
+      "w",
+      [
+        ["x", "i32", [3]],
+        ["y", "f32", [3]],
+      ],
+      (x, y) => [
+        g.reduce("sum", x, [0]),
+        g.reduce("prod", x, [0]),
+        g.reduce("max", y, [0]),
+        g.reduce("min", y, [0]),
+      ],
+    );
+    await check(f, [
+      val("i32", [3], [2147483647, 2147483647, 65536]),
+      val("f32", [3], [1, NaN, 2]),
+    ]);
   });
 
   it("symbolic sizes (B = 1 and B = 5)", async () => {
     const g = new Graph();
-    const f = fn(g, "s", [["x", "f32", [B, 3]]], (x) => [g.reduce("sum", x, [0]), g.reduce("max", x, [1]), g.reduce("prod", x, [0, 1])]);
+    const f = fn(g, "s", [["x", "f32", [B, 3]]], (x) => [
+      g.reduce("sum", x, [0]),
+      g.reduce("max", x, [1]),
+      g.reduce("prod", x, [0, 1]),
+    ]);
     for (const b of [1, 5]) await check(f, [val("f32", [b, 3], noise(b * 3, b))]);
   });
 
@@ -266,7 +402,14 @@ describe("reductions", () => {
     const f = fn(g, "a", [["x", "f32", [2, 3, 2]]], (x) => [0, 1, 2].map((ax) => g.argmax(x, ax)));
     await check(f, [val("f32", [2, 3, 2], data)]);
     const h = fn(g, "ai", [["x", "i32", [B, 4]]], (x) => [g.argmax(x, 1), g.argmax(x, 0)]);
-    for (const b of [1, 3]) await check(h, [val("i32", [b, 4], noise(b * 4, 7).map((v) => Math.round(v * 3)))]);
+    for (const b of [1, 3])
+      await check(h, [
+        val(
+          "i32",
+          [b, 4],
+          noise(b * 4, 7).map((v) => Math.round(v * 3)),
+        ),
+      ]);
     const empty = fn(g, "ae", [["x", "f32", [2, 0]]], (x) => g.argmax(x, 1));
     await check(empty, [val("f32", [2, 0], [])]);
   });
@@ -275,16 +418,31 @@ describe("reductions", () => {
 describe("movement", () => {
   it("broadcast: new axes, size-1 axes, scalars, symbolic", async () => {
     const g = new Graph();
-    const f = fn(g, "b", [["v", "f32", [3]], ["c", "f32", [2, 1]], ["s", "i32", []], ["w", "f32", [B, 1]]], (v, c, s, w) => [
-      g.broadcast(v, [2, 3]),
-      g.broadcast(c, [2, 3]),
-      g.broadcast(c, [4, 2, 5]),
-      g.broadcast(s, [2, 2]),
-      g.broadcast(w, [B, 3]),
-      g.broadcast(v, [B, 2, 3]),
-    ]);
+    const f = fn(
+      g,
+      "b",
+      [
+        ["v", "f32", [3]],
+        ["c", "f32", [2, 1]],
+        ["s", "i32", []],
+        ["w", "f32", [B, 1]],
+      ],
+      (v, c, s, w) => [
+        g.broadcast(v, [2, 3]),
+        g.broadcast(c, [2, 3]),
+        g.broadcast(c, [4, 2, 5]),
+        g.broadcast(s, [2, 2]),
+        g.broadcast(w, [B, 3]),
+        g.broadcast(v, [B, 2, 3]),
+      ],
+    );
     for (const b of [1, 5]) {
-      await check(f, [val("f32", [3], [1, 2, 3]), val("f32", [2, 1], [-1, 4]), val("i32", [], [7]), val("f32", [b, 1], ramp(b))]);
+      await check(f, [
+        val("f32", [3], [1, 2, 3]),
+        val("f32", [2, 1], [-1, 4]),
+        val("i32", [], [7]),
+        val("f32", [b, 1], ramp(b)),
+      ]);
     }
   });
 
@@ -305,60 +463,128 @@ describe("movement", () => {
 
   it("transpose 2d, 3d, 4d and symbolic", async () => {
     const g = new Graph();
-    const f = fn(g, "t", [["a", "f32", [2, 3]], ["b", "i32", [2, 3, 4]], ["c", "f32", [B, 2, 3]], ["d", "bool", [2, 1, 3, 2]]], (a, b, c, d) => [
-      g.transpose(a, [1, 0]),
-      g.transpose(b, [2, 0, 1]),
-      g.transpose(b, [1, 2, 0]),
-      g.transpose(c, [2, 0, 1]),
-      g.transpose(d, [3, 1, 0, 2]),
-    ]);
+    const f = fn(
+      g,
+      "t",
+      [
+        ["a", "f32", [2, 3]],
+        ["b", "i32", [2, 3, 4]],
+        ["c", "f32", [B, 2, 3]],
+        ["d", "bool", [2, 1, 3, 2]],
+      ],
+      (a, b, c, d) => [
+        g.transpose(a, [1, 0]),
+        g.transpose(b, [2, 0, 1]),
+        g.transpose(b, [1, 2, 0]),
+        g.transpose(c, [2, 0, 1]),
+        g.transpose(d, [3, 1, 0, 2]),
+      ],
+    );
     for (const n of [1, 4]) {
-      await check(f, [val("f32", [2, 3], ramp(6)), val("i32", [2, 3, 4], ramp(24, 1)), val("f32", [n, 2, 3], ramp(n * 6)), val("bool", [2, 1, 3, 2], ramp(12, 1).map((v) => v % 3 === 0 ? 1 : 0))]);
+      await check(f, [
+        val("f32", [2, 3], ramp(6)),
+        val("i32", [2, 3, 4], ramp(24, 1)),
+        val("f32", [n, 2, 3], ramp(n * 6)),
+        val(
+          "bool",
+          [2, 1, 3, 2],
+          ramp(12, 1).map((v) => (v % 3 === 0 ? 1 : 0)),
+        ),
+      ]);
     }
   });
 
   it("slices with starts and steps, concrete and symbolic", async () => {
     const g = new Graph();
-    const f = fn(g, "s", [["x", "f32", [6, 7]], ["y", "f32", [B, 5]]], (x, y) => [
-      g.slice(x, [1, 0], [2, 3], [2, 3]),
-      g.slice(x, [0, 2], [6, 1]),
-      g.slice(x, [5, 6], [1, 1]),
-      g.slice(x, [0, 1], [3, 2], [2, 4]),
-      g.slice(y, [0, 1], [B, 2], [1, 2]),
-    ]);
-    for (const b of [1, 5]) await check(f, [val("f32", [6, 7], ramp(42)), val("f32", [b, 5], ramp(b * 5, 0.5))]);
+    const f = fn(
+      g,
+      "s",
+      [
+        ["x", "f32", [6, 7]],
+        ["y", "f32", [B, 5]],
+      ],
+      (x, y) => [
+        g.slice(x, [1, 0], [2, 3], [2, 3]),
+        g.slice(x, [0, 2], [6, 1]),
+        g.slice(x, [5, 6], [1, 1]),
+        g.slice(x, [0, 1], [3, 2], [2, 4]),
+        g.slice(y, [0, 1], [B, 2], [1, 2]),
+      ],
+    );
+    for (const b of [1, 5])
+      await check(f, [val("f32", [6, 7], ramp(42)), val("f32", [b, 5], ramp(b * 5, 0.5))]);
   });
 
   it("slice with a symbolic start", async () => {
     const g = new Graph();
     // y[B:, 1:3] of an input of shape [2*B, 3] has B rows
     const rows = Dims.mul(B, 2);
-    const f = fn(g, "s", [["x", "f32", [B, 1]], ["y", "f32", [rows, 3]]], (_x, y) => g.slice(y, [B, 1], [B, 2]));
-    for (const b of [1, 4]) await check(f, [val("f32", [b, 1], ramp(b)), val("f32", [2 * b, 3], ramp(2 * b * 3))]);
+    const f = fn(
+      g,
+      "s",
+      [
+        ["x", "f32", [B, 1]],
+        ["y", "f32", [rows, 3]],
+      ],
+      (_x, y) => g.slice(y, [B, 1], [B, 2]),
+    );
+    for (const b of [1, 4])
+      await check(f, [val("f32", [b, 1], ramp(b)), val("f32", [2 * b, 3], ramp(2 * b * 3))]);
   });
 
   it("pads with low, high and interior padding and a fill value", async () => {
     const g = new Graph();
-    const f = fn(g, "p", [["x", "f32", [2, 3]], ["y", "i32", [B]], ["z", "f32", [0, 2]]], (x, y, z) => [
-      g.pad(x, [1, 0], [0, 2], [0, 0], -1.5),
-      g.pad(x, [0, 1], [1, 1], [2, 1], 0),
-      g.pad(y, [2], [1], [1], 9),
-      g.pad(z, [1, 0], [1, 1], [3, 1], 7),
-      g.pad(x, [-1, 1], [0, -2], [0, 1], 5),
-    ]);
-    for (const b of [1, 5]) await check(f, [val("f32", [2, 3], ramp(6, 1, 1)), val("i32", [b], ramp(b, 1, 1)), val("f32", [0, 2], [])]);
+    const f = fn(
+      g,
+      "p",
+      [
+        ["x", "f32", [2, 3]],
+        ["y", "i32", [B]],
+        ["z", "f32", [0, 2]],
+      ],
+      (x, y, z) => [
+        g.pad(x, [1, 0], [0, 2], [0, 0], -1.5),
+        g.pad(x, [0, 1], [1, 1], [2, 1], 0),
+        g.pad(y, [2], [1], [1], 9),
+        g.pad(z, [1, 0], [1, 1], [3, 1], 7),
+        g.pad(x, [-1, 1], [0, -2], [0, 1], 5),
+      ],
+    );
+    for (const b of [1, 5])
+      await check(f, [
+        val("f32", [2, 3], ramp(6, 1, 1)),
+        val("i32", [b], ramp(b, 1, 1)),
+        val("f32", [0, 2], []),
+      ]);
   });
 
   it("concatenates any number of inputs along any axis", async () => {
     const g = new Graph();
-    const f = fn(g, "c", [["a", "f32", [2, 3]], ["b", "f32", [2, 1]], ["c", "f32", [1, 3]], ["d", "i32", [B, 2]], ["e", "i32", [B, 3]]], (a, b, c, d, e) => [
-      g.concat([a, b, a], 1),
-      g.concat([a, c], 0),
-      g.concat([d, e, d], 1),
-      g.concat([d, d], 0),
-    ]);
+    const f = fn(
+      g,
+      "c",
+      [
+        ["a", "f32", [2, 3]],
+        ["b", "f32", [2, 1]],
+        ["c", "f32", [1, 3]],
+        ["d", "i32", [B, 2]],
+        ["e", "i32", [B, 3]],
+      ],
+      (a, b, c, d, e) => [
+        g.concat([a, b, a], 1),
+        g.concat([a, c], 0),
+        g.concat([d, e, d], 1),
+        g.concat([d, d], 0),
+      ],
+    );
     for (const n of [1, 5]) {
-      await check(f, [val("f32", [2, 3], ramp(6)), val("f32", [2, 1], [-1, -2]), val("f32", [1, 3], [7, 8, 9]), val("i32", [n, 2], ramp(n * 2, 1)), val("i32", [n, 3], ramp(n * 3, 1, 100))]);
+      await check(f, [
+        val("f32", [2, 3], ramp(6)),
+        val("f32", [2, 1], [-1, -2]),
+        val("f32", [1, 3], [7, 8, 9]),
+        val("i32", [n, 2], ramp(n * 2, 1)),
+        val("i32", [n, 3], ramp(n * 3, 1, 100)),
+      ]);
     }
   });
 });
@@ -366,37 +592,88 @@ describe("movement", () => {
 describe("indexing", () => {
   it("gather along each axis with clamped indices of any rank", async () => {
     const g = new Graph();
-    const f = fn(g, "g", [["x", "f32", [4, 3]], ["i", "i32", [5]], ["j", "i32", [2, 2]], ["k", "i32", []]], (x, i, j, k) => [
-      g.gather(x, i, 0),
-      g.gather(x, i, 1),
-      g.gather(x, j, 0),
-      g.gather(x, j, 1),
-      g.gather(x, k, 0),
+    const f = fn(
+      g,
+      "g",
+      [
+        ["x", "f32", [4, 3]],
+        ["i", "i32", [5]],
+        ["j", "i32", [2, 2]],
+        ["k", "i32", []],
+      ],
+      (x, i, j, k) => [
+        g.gather(x, i, 0),
+        g.gather(x, i, 1),
+        g.gather(x, j, 0),
+        g.gather(x, j, 1),
+        g.gather(x, k, 0),
+      ],
+    );
+    await check(f, [
+      val("f32", [4, 3], ramp(12)),
+      val("i32", [5], [0, 3, -1, 7, 2]),
+      val("i32", [2, 2], [2, -5, 100, 1]),
+      val("i32", [], [9]),
     ]);
-    await check(f, [val("f32", [4, 3], ramp(12)), val("i32", [5], [0, 3, -1, 7, 2]), val("i32", [2, 2], [2, -5, 100, 1]), val("i32", [], [9])]);
   });
 
   it("gather with symbolic sizes", async () => {
     const g = new Graph();
-    const f = fn(g, "g", [["x", "f32", [B, 2]], ["i", "i32", [N]]], (x, i) => [g.gather(x, i, 0), g.gather(x, i, 1)]);
+    const f = fn(
+      g,
+      "g",
+      [
+        ["x", "f32", [B, 2]],
+        ["i", "i32", [N]],
+      ],
+      (x, i) => [g.gather(x, i, 0), g.gather(x, i, 1)],
+    );
     await check(f, [val("f32", [1, 2], [3, 4]), val("i32", [3], [0, 4, -2])]);
     await check(f, [val("f32", [5, 2], ramp(10)), val("i32", [4], [4, 9, -2, 1])]);
   });
 
   it("scatter_add accumulates at clamped indices (the adjoint of gather)", async () => {
     const g = new Graph();
-    const f = fn(g, "s", [["u", "f32", [5, 3]], ["i", "i32", [5]], ["v", "i32", [4, 2, 2]], ["j", "i32", [2, 2]]], (u, i, v, j) => [
-      g.scatterAdd(u, i, 0, [4, 3]),
-      g.scatterAdd(v, j, 1, [4, 3]),
-      g.scatterAdd(g.reshape(u, [15]), g.iota([15], 0), 0, [6]),
+    const f = fn(
+      g,
+      "s",
+      [
+        ["u", "f32", [5, 3]],
+        ["i", "i32", [5]],
+        ["v", "i32", [4, 2, 2]],
+        ["j", "i32", [2, 2]],
+      ],
+      (u, i, v, j) => [
+        g.scatterAdd(u, i, 0, [4, 3]),
+        g.scatterAdd(v, j, 1, [4, 3]),
+        g.scatterAdd(g.reshape(u, [15]), g.iota([15], 0), 0, [6]),
+      ],
+    );
+    await check(f, [
+      val("f32", [5, 3], ramp(15, 0.5)),
+      val("i32", [5], [0, 3, -1, 7, 0]),
+      val("i32", [4, 2, 2], ramp(16, 1, 1)),
+      val("i32", [2, 2], [1, 1, -3, 2]),
     ]);
-    await check(f, [val("f32", [5, 3], ramp(15, 0.5)), val("i32", [5], [0, 3, -1, 7, 0]), val("i32", [4, 2, 2], ramp(16, 1, 1)), val("i32", [2, 2], [1, 1, -3, 2])]);
   });
 
   it("scatter_add i32 wraps and symbolic shapes work", async () => {
     const g = new Graph();
-    const f = fn(g, "s", [["u", "i32", [N]], ["i", "i32", [N]], ["w", "f32", [B, N]]], (u, i, w) => [g.scatterAdd(u, i, 0, [2]), g.scatterAdd(w, i, 1, [B, 3])]);
-    await check(f, [val("i32", [3], [2147483647, 1, 5]), val("i32", [3], [0, 0, 1]), val("f32", [2, 3], ramp(6))]);
+    const f = fn(
+      g,
+      "s",
+      [
+        ["u", "i32", [N]],
+        ["i", "i32", [N]],
+        ["w", "f32", [B, N]],
+      ],
+      (u, i, w) => [g.scatterAdd(u, i, 0, [2]), g.scatterAdd(w, i, 1, [B, 3])],
+    );
+    await check(f, [
+      val("i32", [3], [2147483647, 1, 5]),
+      val("i32", [3], [0, 0, 1]),
+      val("f32", [2, 3], ramp(6)),
+    ]);
     await check(f, [val("i32", [1], [3]), val("i32", [1], [9]), val("f32", [4, 1], ramp(4))]);
   });
 });
@@ -404,20 +681,54 @@ describe("indexing", () => {
 describe("matmul", () => {
   it("2d, batched and symbolic", async () => {
     const g = new Graph();
-    const f = fn(g, "m", [["a", "f32", [3, 4]], ["b", "f32", [4, 2]], ["c", "f32", [2, B, 3]], ["d", "f32", [2, 3, 5]], ["e", "f32", [2, 1, 2, 3]], ["h", "f32", [2, 1, 3, 1]]], (a, b, c, d, e, h) => [
-      g.matmul(a, b),
-      g.matmul(c, d),
-      g.matmul(e, h),
-    ]);
+    const f = fn(
+      g,
+      "m",
+      [
+        ["a", "f32", [3, 4]],
+        ["b", "f32", [4, 2]],
+        ["c", "f32", [2, B, 3]],
+        ["d", "f32", [2, 3, 5]],
+        ["e", "f32", [2, 1, 2, 3]],
+        ["h", "f32", [2, 1, 3, 1]],
+      ],
+      (a, b, c, d, e, h) => [g.matmul(a, b), g.matmul(c, d), g.matmul(e, h)],
+    );
     for (const n of [1, 5]) {
-      await check(f, [val("f32", [3, 4], noise(12, 1)), val("f32", [4, 2], noise(8, 2)), val("f32", [2, n, 3], noise(6 * n, 3)), val("f32", [2, 3, 5], noise(30, 4)), val("f32", [2, 1, 2, 3], noise(12, 5)), val("f32", [2, 1, 3, 1], noise(6, 6))], { scaleFloor: 4 });
+      await check(
+        f,
+        [
+          val("f32", [3, 4], noise(12, 1)),
+          val("f32", [4, 2], noise(8, 2)),
+          val("f32", [2, n, 3], noise(6 * n, 3)),
+          val("f32", [2, 3, 5], noise(30, 4)),
+          val("f32", [2, 1, 2, 3], noise(12, 5)),
+          val("f32", [2, 1, 3, 1], noise(6, 6)),
+        ],
+        { scaleFloor: 4 },
+      );
     }
   });
 
   it("i32 wraps; empty inner dimension gives zeros", async () => {
     const g = new Graph();
-    const f = fn(g, "m", [["a", "i32", [2, 2]], ["b", "i32", [2, 2]], ["c", "f32", [2, 0]], ["d", "f32", [0, 3]]], (a, b, c, d) => [g.matmul(a, b), g.matmul(c, d)]);
-    await check(f, [val("i32", [2, 2], [65536, 65536, 3, -4]), val("i32", [2, 2], [65536, 1, 2147483647, 7]), val("f32", [2, 0], []), val("f32", [0, 3], [])]);
+    const f = fn(
+      g,
+      "m",
+      [
+        ["a", "i32", [2, 2]],
+        ["b", "i32", [2, 2]],
+        ["c", "f32", [2, 0]],
+        ["d", "f32", [0, 3]],
+      ],
+      (a, b, c, d) => [g.matmul(a, b), g.matmul(c, d)],
+    );
+    await check(f, [
+      val("i32", [2, 2], [65536, 65536, 3, -4]),
+      val("i32", [2, 2], [65536, 1, 2147483647, 7]),
+      val("f32", [2, 0], []),
+      val("f32", [0, 3], []),
+    ]);
   });
 });
 
@@ -429,12 +740,16 @@ describe("constants and params", () => {
       const k = g.constant([1, 2, 3, 4], "f32", [2, 2]);
       return [g.binary("add", g.matmul(x, w), k), k, w];
     });
-    await check(f, [val("f32", [2, 2], [1, 2, 3, 4])], { params: { w: val("f32", [2, 2], [0.5, -1, 2, 0.25]) } });
+    await check(f, [val("f32", [2, 2], [1, 2, 3, 4])], {
+      params: { w: val("f32", [2, 2], [0.5, -1, 2, 0.25]) },
+    });
   });
 
   it("evaluate() agrees with itself on reshape of a constant", () => {
     const g = new Graph();
-    const f = fn(g, "c", [], () => g.reshape(g.constant([1, 2, 3, 4, 5, 6], "i32", [2, 3]), [3, 2]));
+    const f = fn(g, "c", [], () =>
+      g.reshape(g.constant([1, 2, 3, 4, 5, 6], "i32", [2, 3]), [3, 2]),
+    );
     expect(evaluate(f, { inputs: [] })[0]!.shape).toEqual([3, 2]);
   });
 });

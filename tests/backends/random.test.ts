@@ -8,10 +8,24 @@ import { refRandom } from "./reference.js";
 
 function randomFn(dist: RandomDist, salt: number, shape = [sym("N")]) {
   const g = new Graph();
-  return fn(g, "r", [["seed", "i32", []], ["x", "f32", [sym("N")]]], (seed) => g.random(dist, seed, salt, shape));
+  return fn(
+    g,
+    "r",
+    [
+      ["seed", "i32", []],
+      ["x", "f32", [sym("N")]],
+    ],
+    (seed) => g.random(dist, seed, salt, shape),
+  );
 }
 
-async function draw(dist: RandomDist, seed: number, salt: number, n: number, precision: "f32" | "f64" = "f64"): Promise<Float64Array | Float32Array> {
+async function draw(
+  dist: RandomDist,
+  seed: number,
+  salt: number,
+  n: number,
+  precision: "f32" | "f64" = "f64",
+): Promise<Float64Array | Float32Array> {
   const m = await load(randomFn(dist, salt), precision);
   const [r] = await m.call("r", [seed, new Float32Array(n)]);
   return r!.data as Float64Array | Float32Array;
@@ -20,7 +34,12 @@ async function draw(dist: RandomDist, seed: number, salt: number, n: number, pre
 describe("random", () => {
   for (const dist of ["uniform", "normal"] as const) {
     it(`${dist} matches the spec exactly (computed independently with BigInt)`, async () => {
-      for (const [seed, salt] of [[0, 0], [42, 7], [-1, 123456789], [2147483647, 4294967295]] as const) {
+      for (const [seed, salt] of [
+        [0, 0],
+        [42, 7],
+        [-1, 123456789],
+        [2147483647, 4294967295],
+      ] as const) {
         const f64 = await draw(dist, seed, salt, 9, "f64");
         const f32 = await draw(dist, seed, salt, 9, "f32");
         for (let k = 0; k < 9; k++) {
@@ -89,7 +108,10 @@ describe("random", () => {
 
   it("multi-dimensional draws are row-major in the flat index", async () => {
     const g = new Graph();
-    const f = fn(g, "r", [["seed", "i32", []]], (seed) => [g.random("uniform", seed, 3, [2, 3]), g.random("uniform", seed, 3, [6])]);
+    const f = fn(g, "r", [["seed", "i32", []]], (seed) => [
+      g.random("uniform", seed, 3, [2, 3]),
+      g.random("uniform", seed, 3, [6]),
+    ]);
     const m = await load(f, "f64");
     const [a, b] = await m.call("r", [17]);
     expect(a!.shape).toEqual([2, 3]);
@@ -99,7 +121,12 @@ describe("random", () => {
   it("parameter initialization is reproducible from the module seed", async () => {
     const g = new Graph();
     const seed = g.input("seed", 0, "i32", []);
-    const init = { name: "init", inputs: [seed], outputs: [g.random("normal", seed, 1, [3, 2]), g.random("uniform", seed, 2, [4])], symbols: [] };
+    const init = {
+      name: "init",
+      inputs: [seed],
+      outputs: [g.random("normal", seed, 1, [3, 2]), g.random("uniform", seed, 2, [4])],
+      symbols: [],
+    };
     const w = g.param("w", "f32", [3, 2]);
     const use = fn(g, "get", [], () => [w]);
     const params = [
@@ -113,7 +140,11 @@ describe("random", () => {
     const p0 = (await loadInProcess(plan, kernels)).parameters();
     expect([...p1["w"]!.data]).toEqual([...p1b["w"]!.data]);
     expect([...p1["w"]!.data]).not.toEqual([...p2["w"]!.data]);
-    expect([...p0["b"]!.data]).toEqual([0, 1, 2, 3].map((k) => Math.fround(refRandom("uniform", 0, 2, k))));
-    expect([...p1["w"]!.data]).toEqual([0, 1, 2, 3, 4, 5].map((k) => Math.fround(refRandom("normal", 1, 1, k))));
+    expect([...p0["b"]!.data]).toEqual(
+      [0, 1, 2, 3].map((k) => Math.fround(refRandom("uniform", 0, 2, k))),
+    );
+    expect([...p1["w"]!.data]).toEqual(
+      [0, 1, 2, 3, 4, 5].map((k) => Math.fround(refRandom("normal", 1, 1, k))),
+    );
   });
 });

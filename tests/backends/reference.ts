@@ -242,7 +242,12 @@ export function refHash(x: bigint): bigint {
 }
 
 /** Element `k` of `random(dist, seed, salt)` straight from the spec. */
-export function refRandom(dist: "uniform" | "normal", seed: number, salt: number, k: number): number {
+export function refRandom(
+  dist: "uniform" | "normal",
+  seed: number,
+  salt: number,
+  k: number,
+): number {
   const s = BigInt(seed) & 0xffffffffn;
   const key = refHash(refHash(s ^ 0x9e3779b9n) ^ BigInt(salt));
   const bits = (j: number): number => Number(refHash(key + BigInt(j)));
@@ -258,7 +263,12 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
   // bind symbols from the inputs, like the runtime does
   fn.inputs.forEach((inp, k) =>
     inp.shape.forEach((d, a) => {
-      if (!Dims.isConst(d) && d.terms.length === 1 && d.terms[0]!.coef === 1 && d.terms[0]!.syms.length === 1) {
+      if (
+        !Dims.isConst(d) &&
+        d.terms.length === 1 &&
+        d.terms[0]!.coef === 1 &&
+        d.terms[0]!.syms.length === 1
+      ) {
         const name = d.terms[0]!.syms[0]!;
         syms[name] ??= env.inputs[k]!.shape[a]!;
       }
@@ -273,7 +283,10 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
   const get = (n: Node): RefTensor => values.get(n.id)!;
   for (const n of reachable(fn.outputs)) {
     const shape = n.shape.map(dim);
-    const gen = (f: (idx: number[]) => number): RefTensor => ({ shape, data: indices(shape).map(f) });
+    const gen = (f: (idx: number[]) => number): RefTensor => ({
+      shape,
+      data: indices(shape).map(f),
+    });
     let v: RefTensor;
     switch (n.op) {
       case "input":
@@ -293,7 +306,10 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
         break;
       case "random": {
         const seed = get(n.inputs[0]!).data[0]!;
-        v = { shape, data: Array.from({ length: size(shape) }, (_, k) => refRandom(n.dist, seed, n.salt, k)) };
+        v = {
+          shape,
+          data: Array.from({ length: size(shape) }, (_, k) => refRandom(n.dist, seed, n.salt, k)),
+        };
         break;
       }
       case "unary": {
@@ -348,7 +364,12 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
       case "broadcast": {
         const x = get(n.inputs[0]!);
         const off = shape.length - x.shape.length;
-        v = gen((idx) => at(x, x.shape.map((d, a) => (d === 1 ? 0 : idx[a + off]!))));
+        v = gen((idx) =>
+          at(
+            x,
+            x.shape.map((d, a) => (d === 1 ? 0 : idx[a + off]!)),
+          ),
+        );
         break;
       }
       case "reshape":
@@ -365,7 +386,12 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
       }
       case "slice": {
         const x = get(n.inputs[0]!);
-        v = gen((idx) => at(x, idx.map((j, a) => dim(n.starts[a]!) + j * n.steps[a]!)));
+        v = gen((idx) =>
+          at(
+            x,
+            idx.map((j, a) => dim(n.starts[a]!) + j * n.steps[a]!),
+          ),
+        );
         break;
       }
       case "pad": {
@@ -373,7 +399,8 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
         const data = new Array<number>(size(shape)).fill(n.value);
         for (const idx of indices(x.shape)) {
           const pos = idx.map((j, a) => dim(n.low[a]!) + j * (n.interior[a]! + 1));
-          if (pos.every((p, a) => p >= 0 && p < shape[a]!)) data[flatIndex(pos, shape)] = at(x, idx);
+          if (pos.every((p, a) => p >= 0 && p < shape[a]!))
+            data[flatIndex(pos, shape)] = at(x, idx);
         }
         v = { shape, data };
         break;
@@ -384,7 +411,11 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
           let j = idx[n.axis]!;
           for (const x of xs) {
             const len = x.shape[n.axis]!;
-            if (j < len) return at(x, idx.map((e, a) => (a === n.axis ? j : e)));
+            if (j < len)
+              return at(
+                x,
+                idx.map((e, a) => (a === n.axis ? j : e)),
+              );
             j -= len;
           }
           throw new Error("concat: index out of range");
@@ -411,7 +442,10 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
           const t = at(ix, idx.slice(n.axis, n.axis + r));
           const j = Math.min(Math.max(t, 0), len - 1);
           const o = flatIndex([...idx.slice(0, n.axis), j, ...idx.slice(n.axis + r)], shape);
-          data[o] = n.dtype === "i32" ? wrapI32(BigInt(data[o]!) + BigInt(at(u, idx))) : data[o]! + at(u, idx);
+          data[o] =
+            n.dtype === "i32"
+              ? wrapI32(BigInt(data[o]!) + BigInt(at(u, idx)))
+              : data[o]! + at(u, idx);
         }
         v = { shape, data };
         break;
@@ -424,7 +458,8 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
           const [i, j] = idx.slice(-2) as [number, number];
           if (n.dtype === "i32") {
             let s = 0n;
-            for (let k = 0; k < K; k++) s += BigInt(at(a, [...batch, i, k])) * BigInt(at(b, [...batch, k, j]));
+            for (let k = 0; k < K; k++)
+              s += BigInt(at(a, [...batch, i, k])) * BigInt(at(b, [...batch, k, j]));
             return wrapI32(s);
           }
           let s = 0;

@@ -16,7 +16,14 @@ import { everyOpFunction } from "./allops.js";
 function planAll() {
   const g = new Graph();
   const f = everyOpFunction(g);
-  return { f, ...planProgram({ functions: [f], params: [{ path: "p", dtype: "f32", shape: [2] }], init: null }) };
+  return {
+    f,
+    ...planProgram({
+      functions: [f],
+      params: [{ path: "p", dtype: "f32", shape: [2] }],
+      init: null,
+    }),
+  };
 }
 
 describe("kernel bodies", () => {
@@ -36,7 +43,12 @@ describe("kernel bodies", () => {
     const dir = join(process.cwd(), "tests", ".tmp");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "kernels.ts");
-    const text = [KERNEL_ARRAY_TYPE, ...kernels.map(kernelFunctionSource), `export const kernels = [${kernels.map((k) => k.name).join(", ")}];`, ""].join("\n\n");
+    const text = [
+      KERNEL_ARRAY_TYPE,
+      ...kernels.map(kernelFunctionSource),
+      `export const kernels = [${kernels.map((k) => k.name).join(", ")}];`,
+      "",
+    ].join("\n\n");
     writeFileSync(file, text);
     const program = ts.createProgram([file], {
       strict: true,
@@ -51,7 +63,8 @@ describe("kernel bodies", () => {
       noFallthroughCasesInSwitch: true,
     });
     const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
-      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+      const pos =
+        d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
       return `${pos ? `${pos.line + 1}:${pos.character + 1} ` : ""}${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(diagnostics).toEqual([]);
