@@ -223,7 +223,7 @@ export class Elaborator implements Services {
   // ---------------------------------------------------------------- diagnostics
 
   error(code: string, message: string, span: Span, ctx: Ctx | null, notes: readonly Note[] = []): Value {
-    this.bag.error(code, message, span, [...notes, ...(ctx?.trail.slice(0, 4) ?? [])]);
+    this.bag.error(code, message, span, [...notes, ...compressTrail(ctx?.trail ?? []).slice(0, 4)]);
     return ERROR;
   }
 
@@ -1022,7 +1022,11 @@ export class Elaborator implements Services {
     if (decl.body.kind !== "block") return this.evalExpr(decl.body, ctx);
     const flow = this.execBlock(decl.body, ctx);
     if (flow) return flow.value;
-    return this.error("E0315", `\`${decl.name.name}\` does not return a value`, { ...decl.body.span, start: decl.body.span.end - 1 }, ctx, [
+    // point at the closing `}`, where the value is missing
+    const end = decl.body.span.end;
+    const file = this.program.sources.get(decl.body.span.file);
+    const at = file ? file.span(end - 1, end) : decl.body.span;
+    return this.error("E0315", `\`${decl.name.name}\` does not return a value`, at, ctx, [
       { message: "end the body with `return <expr>` or a final expression" },
     ]);
   }
@@ -1399,6 +1403,21 @@ export function isEntry(decl: FnDecl): boolean {
   return decl.params.every(
     (p) => p.type !== null && p.type.kind === "namedType" && p.type.path.length === 1 && isDType(p.type.path[0]!.name) && (p.type.dims ?? []).every((d) => d.kind === "dimExpr"),
   );
+}
+
+/** Call-site notes with runs of the same site (recursion) folded into one note with a count. */
+function compressTrail(trail: readonly Note[]): Note[] {
+  const out: Note[] = [];
+  let i = 0;
+  while (i < trail.length) {
+    const note = trail[i]!;
+    let j = i + 1;
+    const same = (n: Note): boolean => n.message === note.message && n.span?.file === note.span?.file && n.span?.start === note.span?.start && n.span?.end === note.span?.end;
+    while (j < trail.length && same(trail[j]!)) j++;
+    out.push(j - i > 1 ? { ...note, message: `${note.message} (${j - i} times, nested)` } : note);
+    i = j;
+  }
+  return out;
 }
 
 function bodySpan(decl: FnDecl): Span {

@@ -34,9 +34,9 @@ import { assertNever, InternalCompilerError, invariant } from "../diagnostics/di
 import type { BinaryFn, Node, NodeOf, ReduceFn, UnaryFn } from "../ir/ops.js";
 
 // Note [Kernel bodies are JavaScript and TypeScript]
-// The brief for the generated module is to print each body as a real function
-// in a `.ts` file, while tests and tools load the same text with `new Function`.
-// `!` or `as` would break the second; plain reads would break the first under
+// The generated module prints each body as a real function in a `.ts` file,
+// while tests and tools load the same text with `new Function`. `!` or `as`
+// would break the second; plain reads would break the first under
 // noUncheckedIndexedAccess (which applies to typed arrays too). `?? 0` is the
 // one spelling both accept.
 

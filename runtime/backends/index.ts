@@ -1,11 +1,8 @@
 /**
  * Backend selection. A backend that is asked for by name and is not available
  * is reported by name, never silently replaced; only `"auto"` chooses.
- *
- * This file also holds {@link NncError}, the base class of every error the
- * runtime reports to users, because backend selection is the lowest layer
- * that throws one (see the report: it belongs in a `runtime/errors.ts`).
  */
+import { BackendUnavailableError, NncError } from "../errors.js";
 import type { FunctionPlan, ProgramPlan } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import { CpuBackend, type CpuKernel, type Precision } from "./cpu.js";
@@ -22,24 +19,6 @@ export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu", "webgl2",
 /** Kernels of a compiled module, per backend. */
 export interface ModuleKernels {
   readonly cpu: Readonly<Record<string, CpuKernel>>;
-}
-
-/** Base class of the errors nnc's runtime reports to users (bad arguments, unavailable backends, …). */
-export class NncError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
-
-/** A backend was asked for by name but cannot run here. */
-export class BackendUnavailableError extends NncError {
-  constructor(
-    readonly backend: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** What the module core needs from a backend. Inputs and outputs are host arrays in storage types. */
@@ -111,3 +90,5 @@ export async function createBackend(
       throw unavailable(String(concrete));
   }
 }
+
+export { BackendUnavailableError, NncError };

@@ -42,7 +42,7 @@ describe("kernel bodies", () => {
     const { kernels } = planAll();
     const dir = join(process.cwd(), "tests", ".tmp");
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, "kernels.ts");
+    const file = join(dir, "backends-kernels.ts");
     const text = [
       KERNEL_ARRAY_TYPE,
       ...kernels.map(kernelFunctionSource),
