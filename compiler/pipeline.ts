@@ -15,7 +15,10 @@ import { DiagnosticBag, InternalCompilerError, type Diagnostic } from "./diagnos
 import { reachable } from "./ir/build.js";
 import { printFunction } from "./ir/print.js";
 import { verifyFunction } from "./ir/verify.js";
-import { lowerProgram, type IrProgram } from "./lower/lower.js";
+import { expandDerivatives } from "./autodiff/expand.js";
+import { DERIVATIVE_OPS } from "./ir/ops.js";
+import { lowerProgram, transformProgram, type IrProgram } from "./lower/lower.js";
+import { simplify } from "./opt/simplify.js";
 
 /** The stages, in order. */
 export const STAGES = [
@@ -27,6 +30,10 @@ export const STAGES = [
   "check",
   // typed program -> tensor IR (deduplicated SSA graph), verified
   "lower",
+  // expand grad/jvp placeholders innermost first: derivatives are ordinary IR
+  "autodiff",
+  // algebraic simplification, constant folding, CSE and DCE
+  "optimize",
   // IR -> execution plans: buffers, kernel launches, CPU kernels
   "plan",
   // TypeScript module, JavaScript and declarations
@@ -68,7 +75,10 @@ export interface CompileResult {
 function printResolved(p: LoadedProgram): string {
   return p.modules
     .map((m) => {
-      const names = [...m.scope.entries()].map(([n, e]) => `  ${n}: ${e.kind}${e.kind === "module" ? ` ${e.module.name}` : e.kind === "builtin" ? "" : ` (${e.module.name})`}`);
+      const names = [...m.scope.entries()].map(
+        ([n, e]) =>
+          `  ${n}: ${e.kind}${e.kind === "module" ? ` ${e.module.name}` : e.kind === "builtin" ? "" : ` (${e.module.name})`}`,
+      );
       return [`module ${m.name} (${m.file.path})`, ...names].join("\n");
     })
     .join("\n");
@@ -76,7 +86,10 @@ function printResolved(p: LoadedProgram): string {
 
 function irFunctions(ir: IrProgram): { owner: string; fn: import("./ir/ops.js").IrFunction }[] {
   return [
-    ...ir.models.flatMap((m) => [...(m.init ? [{ owner: m.name, fn: m.init }] : []), ...m.functions.map((fn) => ({ owner: m.name, fn }))]),
+    ...ir.models.flatMap((m) => [
+      ...(m.init ? [{ owner: m.name, fn: m.init }] : []),
+      ...m.functions.map((fn) => ({ owner: m.name, fn })),
+    ]),
     ...ir.functions.map((fn) => ({ owner: "", fn })),
   ];
 }
@@ -91,7 +104,10 @@ function printIr(ir: IrProgram): string {
  * Runs the pipeline on one entry file. User mistakes come back as diagnostics;
  * an {@link InternalCompilerError} escapes only for bugs in nnc.
  */
-export async function compile(entryPath: string, options: CompileOptions = {}): Promise<CompileResult> {
+export async function compile(
+  entryPath: string,
+  options: CompileOptions = {},
+): Promise<CompileResult> {
   const bag = new DiagnosticBag();
   const sources = new Map<string, SourceFile>();
   const dumps: { stage: Stage; text: string }[] = [];
@@ -99,11 +115,22 @@ export async function compile(entryPath: string, options: CompileOptions = {}): 
   const stopAfter = options.stopAfter ?? "emit";
   const wants = (s: Stage) => options.dumpAfter?.includes(s) ?? false;
   const done = (s: Stage) => STAGES.indexOf(s) >= STAGES.indexOf(stopAfter);
-  const fail = (extra: Partial<CompileResult> = {}): CompileResult => ({ ok: false, diagnostics: bag.all(), sources, dumps, stats, ...extra });
+  const fail = (extra: Partial<CompileResult> = {}): CompileResult => ({
+    ok: false,
+    diagnostics: bag.all(),
+    sources,
+    dumps,
+    stats,
+    ...extra,
+  });
 
   const loaded = loadProgram(entryPath, bag, options, sources);
   if (!loaded) return fail();
-  if (wants("parse")) dumps.push({ stage: "parse", text: loaded.modules.map((m) => `// ${m.file.path}\n${printAst(m.ast)}`).join("\n\n") });
+  if (wants("parse"))
+    dumps.push({
+      stage: "parse",
+      text: loaded.modules.map((m) => `// ${m.file.path}\n${printAst(m.ast)}`).join("\n\n"),
+    });
   if (wants("resolve")) dumps.push({ stage: "resolve", text: printResolved(loaded) });
   stats.push({ stage: "parse", detail: `${loaded.modules.length} module(s)` });
   if (done("resolve")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded };
@@ -112,29 +139,107 @@ export async function compile(entryPath: string, options: CompileOptions = {}): 
   if (!checked) return fail({ loaded });
   if (wants("check")) dumps.push({ stage: "check", text: printCheckedProgram(checked) });
   const entries = checked.models.reduce((n, m) => n + m.functions.length, checked.functions.length);
-  stats.push({ stage: "check", detail: `${checked.models.length} model(s), ${entries} entry function(s)` });
-  if (done("check")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked };
+  stats.push({
+    stage: "check",
+    detail: `${checked.models.length} model(s), ${entries} entry function(s)`,
+  });
+  if (done("check"))
+    return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked };
 
-  const ir = lowerProgram(checked);
-  for (const { fn } of irFunctions(ir)) verifyFunction(fn);
-  if (wants("lower")) dumps.push({ stage: "lower", text: printIr(ir) });
-  for (const { owner, fn } of irFunctions(ir)) {
-    stats.push({ stage: "lower", detail: `${owner ? `${owner}.` : ""}${fn.name}: ${reachable(fn.outputs).length} IR nodes` });
+  const nodeStats = (stage: Stage, p: IrProgram): void => {
+    for (const { owner, fn } of irFunctions(p)) {
+      stats.push({
+        stage,
+        detail: `${owner ? `${owner}.` : ""}${fn.name}: ${reachable(fn.outputs).length} IR nodes`,
+      });
+    }
+  };
+  const lowered = lowerProgram(checked);
+  for (const { fn } of irFunctions(lowered)) verifyFunction(fn);
+  if (wants("lower")) dumps.push({ stage: "lower", text: printIr(lowered) });
+  nodeStats("lower", lowered);
+  if (done("lower"))
+    return {
+      ok: true,
+      diagnostics: bag.all(),
+      sources,
+      dumps,
+      stats,
+      loaded,
+      checked,
+      ir: lowered,
+    };
+
+  const differentiated = transformProgram(lowered, expandDerivatives);
+  for (const { fn } of irFunctions(differentiated)) {
+    verifyFunction(fn);
+    for (const n of reachable(fn.outputs)) {
+      if (DERIVATIVE_OPS.has(n.op))
+        throw new InternalCompilerError(`${fn.name}: ${n.op} node %${n.id} left after autodiff`);
+    }
   }
-  if (done("lower")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir };
+  if (wants("autodiff")) dumps.push({ stage: "autodiff", text: printIr(differentiated) });
+  nodeStats("autodiff", differentiated);
+  if (done("autodiff"))
+    return {
+      ok: true,
+      diagnostics: bag.all(),
+      sources,
+      dumps,
+      stats,
+      loaded,
+      checked,
+      ir: differentiated,
+    };
+
+  const ir = transformProgram(differentiated, simplify);
+  for (const { fn } of irFunctions(ir)) verifyFunction(fn);
+  if (wants("optimize")) dumps.push({ stage: "optimize", text: printIr(ir) });
+  nodeStats("optimize", ir);
+  if (done("optimize"))
+    return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir };
 
   const planned = planIrProgram(ir);
   if (wants("plan")) dumps.push({ stage: "plan", text: printPlans(planned) });
   for (const unit of planned.units) {
     for (const [name, f] of Object.entries(unit.plan.functions)) {
-      stats.push({ stage: "plan", detail: `${unit.name}.${name}: ${f.steps.length} kernel launch(es), ${f.buffers.length} buffer(s)` });
+      stats.push({
+        stage: "plan",
+        detail: `${unit.name}.${name}: ${f.steps.length} kernel launch(es), ${f.buffers.length} buffer(s)`,
+      });
     }
   }
-  if (done("plan")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir, planned };
+  if (done("plan"))
+    return {
+      ok: true,
+      diagnostics: bag.all(),
+      sources,
+      dumps,
+      stats,
+      loaded,
+      checked,
+      ir,
+      planned,
+    };
 
   const files = await emitProgram(planned, options);
-  if (wants("emit")) dumps.push({ stage: "emit", text: files.find((f) => f.path.endsWith(".ts") && !f.path.endsWith(".d.ts"))?.contents ?? "" });
-  return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir, planned, files };
+  if (wants("emit"))
+    dumps.push({
+      stage: "emit",
+      text: files.find((f) => f.path.endsWith(".ts") && !f.path.endsWith(".d.ts"))?.contents ?? "",
+    });
+  return {
+    ok: true,
+    diagnostics: bag.all(),
+    sources,
+    dumps,
+    stats,
+    loaded,
+    checked,
+    ir,
+    planned,
+    files,
+  };
 }
 
 export { InternalCompilerError };

@@ -142,6 +142,7 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
         add(n, { kind: "const", index: t.constants.indexOf(n) });
         break;
       case "reshape":
+      case "stop_gradient":
         bufferOf.set(n.id, bufferFor(n.inputs[0]!));
         break;
       default: {

@@ -782,7 +782,8 @@ export function renderKernelBody(node: Node, symbols: readonly string[]): string
       broadcast(b, node);
       break;
     case "reshape":
-      // the planner aliases reshapes; as a kernel it is a copy
+    case "stop_gradient":
+      // the planner aliases these; as a kernel each is a copy
       flat(b, Dims.product(node.shape), (k) => b.line(`o[${k}] = x0[${k}] ?? 0;`));
       break;
     case "transpose":
@@ -806,6 +807,9 @@ export function renderKernelBody(node: Node, symbols: readonly string[]): string
     case "matmul":
       matmul(b, node);
       break;
+    case "grad":
+    case "jvp":
+      throw new InternalCompilerError(`${node.op} node %${node.id} reached code generation: the autodiff stage did not run`);
     default:
       return assertNever(node, "IR op");
   }

@@ -8,7 +8,7 @@
 import type { Span } from "../ast/span.js";
 import { Dims, shapesEqual, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
-import { invariant } from "../diagnostics/diagnostic.js";
+import { assertNever, invariant } from "../diagnostics/diagnostic.js";
 import type {
   BinaryFn,
   InputNode,
@@ -31,7 +31,10 @@ function attrsKey(spec: NodeSpec): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(spec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (k === "op" || k === "inputs" || k === "dtype" || k === "shape") continue;
-    if (Array.isArray(v)) parts.push(`${k}=[${(v as readonly Dim[]).map((x) => (typeof x === "number" ? String(x) : Dims.key(x))).join(",")}]`);
+    if (Array.isArray(v))
+      parts.push(
+        `${k}=[${(v as readonly Dim[]).map((x) => (typeof x === "number" ? String(x) : Dims.key(x))).join(",")}]`,
+      );
     else if (typeof v === "object" && v !== null) parts.push(`${k}=${Dims.key(v as Dim)}`);
     else parts.push(`${k}=${String(v)}`);
   }
@@ -80,7 +83,9 @@ export class Graph {
 
   /** A tensor literal; `data` is row-major and its length the shape's size. */
   constant(data: readonly number[], dtype: DType, shape: readonly number[] = []): Node {
-    const norm = data.map((v) => (dtype === "bool" ? (v ? 1 : 0) : dtype === "i32" ? v | 0 : v === 0 ? 0 : v));
+    const norm = data.map((v) =>
+      dtype === "bool" ? (v ? 1 : 0) : dtype === "i32" ? v | 0 : v === 0 ? 0 : v,
+    );
     return this.make({ op: "constant", data: Object.freeze(norm), dtype, shape, inputs: [] });
   }
 
@@ -114,6 +119,8 @@ export class Graph {
   }
 
   binary(fn: BinaryFn, a: Node, b: Node): Node {
+    // commutative operands in id order, so `a + b` and `b + a` are one node
+    if (COMMUTATIVE.has(fn) && b.id < a.id) [a, b] = [b, a];
     return this.make({ op: "binary", fn, dtype: a.dtype, shape: a.shape, inputs: [a, b] });
   }
 
@@ -131,7 +138,14 @@ export class Graph {
   reduce(fn: ReduceFn, x: Node, axes: readonly number[]): Node {
     const sorted = [...new Set(axes)].sort((a, b) => a - b);
     if (sorted.length === 0) return x;
-    return this.make({ op: "reduce", fn, axes: sorted, dtype: x.dtype, shape: x.shape, inputs: [x] });
+    return this.make({
+      op: "reduce",
+      fn,
+      axes: sorted,
+      dtype: x.dtype,
+      shape: x.shape,
+      inputs: [x],
+    });
   }
 
   argmax(x: Node, axis: number): Node {
@@ -157,7 +171,10 @@ export class Graph {
     if (perm.every((p, i) => p === i)) return x;
     if (x.op === "transpose") {
       const inner = x.perm;
-      return this.transpose(x.inputs[0]!, perm.map((p) => inner[p]!));
+      return this.transpose(
+        x.inputs[0]!,
+        perm.map((p) => inner[p]!),
+      );
     }
     return this.make({ op: "transpose", perm, dtype: x.dtype, shape: x.shape, inputs: [x] });
   }
@@ -165,15 +182,45 @@ export class Graph {
   /** `sizes` are the output extents per axis. */
   slice(x: Node, starts: readonly Dim[], sizes: readonly Dim[], steps?: readonly number[]): Node {
     const st = steps ?? x.shape.map(() => 1);
-    const whole = x.shape.every((d, i) => Dims.equal(starts[i]!, 0) && Dims.equal(sizes[i]!, d) && (st[i] === 1 || Dims.equal(d, 1)));
+    const whole = x.shape.every(
+      (d, i) =>
+        Dims.equal(starts[i]!, 0) && Dims.equal(sizes[i]!, d) && (st[i] === 1 || Dims.equal(d, 1)),
+    );
     if (whole) return x;
-    return this.make({ op: "slice", starts, steps: st.map((s, i) => (Dims.equal(sizes[i]!, 1) ? 1 : s)), dtype: x.dtype, shape: sizes, inputs: [x] });
+    return this.make({
+      op: "slice",
+      starts,
+      steps: st.map((s, i) => (Dims.equal(sizes[i]!, 1) ? 1 : s)),
+      dtype: x.dtype,
+      shape: sizes,
+      inputs: [x],
+    });
   }
 
-  pad(x: Node, low: readonly Dim[], high: readonly Dim[], interior?: readonly number[], value = 0): Node {
+  pad(
+    x: Node,
+    low: readonly Dim[],
+    high: readonly Dim[],
+    interior?: readonly number[],
+    value = 0,
+  ): Node {
     const inter = interior ?? x.shape.map(() => 0);
-    if (low.every((d) => Dims.equal(d, 0)) && high.every((d) => Dims.equal(d, 0)) && inter.every((d) => d === 0)) return x;
-    return this.make({ op: "pad", low, high, interior: inter, value, dtype: x.dtype, shape: x.shape, inputs: [x] });
+    if (
+      low.every((d) => Dims.equal(d, 0)) &&
+      high.every((d) => Dims.equal(d, 0)) &&
+      inter.every((d) => d === 0)
+    )
+      return x;
+    return this.make({
+      op: "pad",
+      low,
+      high,
+      interior: inter,
+      value,
+      dtype: x.dtype,
+      shape: x.shape,
+      inputs: [x],
+    });
   }
 
   concat(xs: readonly Node[], axis: number): Node {
@@ -181,7 +228,13 @@ export class Graph {
     const nonEmpty = xs.filter((x) => !Dims.equal(x.shape[axis]!, 0));
     if (nonEmpty.length === 1) return nonEmpty[0]!;
     if (nonEmpty.length === 0) return xs[0]!;
-    return this.make({ op: "concat", axis, dtype: nonEmpty[0]!.dtype, shape: nonEmpty[0]!.shape, inputs: nonEmpty });
+    return this.make({
+      op: "concat",
+      axis,
+      dtype: nonEmpty[0]!.dtype,
+      shape: nonEmpty[0]!.shape,
+      inputs: nonEmpty,
+    });
   }
 
   gather(x: Node, idx: Node, axis: number): Node {
@@ -189,13 +242,105 @@ export class Graph {
   }
 
   scatterAdd(updates: Node, idx: Node, axis: number, shape: readonly Dim[]): Node {
-    return this.make({ op: "scatter_add", axis, dtype: updates.dtype, shape, inputs: [updates, idx] });
+    return this.make({
+      op: "scatter_add",
+      axis,
+      dtype: updates.dtype,
+      shape,
+      inputs: [updates, idx],
+    });
   }
 
   matmul(a: Node, b: Node): Node {
     return this.make({ op: "matmul", dtype: a.dtype, shape: a.shape, inputs: [a, b] });
   }
+
+  // ---------------------------------------------------------------- derivatives
+
+  stopGradient(x: Node): Node {
+    if (x.op === "stop_gradient" || x.op === "constant" || x.dtype !== "f32") return x;
+    return this.make({ op: "stop_gradient", dtype: x.dtype, shape: x.shape, inputs: [x] });
+  }
+
+  /** Placeholder for dL/dw, expanded by the autodiff stage. */
+  grad(l: Node, w: Node): Node {
+    return this.make({ op: "grad", dtype: "f32", shape: w.shape, inputs: [l, w] });
+  }
+
+  /** Placeholder for the derivative of `y` along tangent `t` of `x`, expanded by the autodiff stage. */
+  jvp(y: Node, x: Node, t: Node): Node {
+    return this.make({ op: "jvp", dtype: "f32", shape: y.shape, inputs: [y, x, t] });
+  }
+
+  /**
+   * The node `n` with new inputs (same op and attributes), through the
+   * factories so their canonicalizations apply. Returns `n` itself when the
+   * inputs are unchanged.
+   */
+  rebuild(n: Node, ins: readonly Node[]): Node {
+    if (ins.length === n.inputs.length && ins.every((x, i) => x === n.inputs[i])) return n;
+    const [a, b, c] = ins as [Node, Node, Node];
+    switch (n.op) {
+      case "input":
+      case "param":
+      case "constant":
+      case "dim":
+      case "iota":
+        return n;
+      case "random":
+        return this.random(n.dist, a, n.salt, n.shape);
+      case "unary":
+        return this.unary(n.fn, a);
+      case "binary":
+        return this.binary(n.fn, a, b);
+      case "select":
+        return this.select(a, b, c);
+      case "cast":
+        return this.cast(a, n.dtype);
+      case "reduce":
+        return this.reduce(n.fn, a, n.axes);
+      case "argmax":
+        return this.argmax(a, n.axis);
+      case "broadcast":
+        return this.broadcast(a, n.shape);
+      case "reshape":
+        return this.reshape(a, n.shape);
+      case "transpose":
+        return this.transpose(a, n.perm);
+      case "slice":
+        return this.slice(a, n.starts, n.shape, n.steps);
+      case "pad":
+        return this.pad(a, n.low, n.high, n.interior, n.value);
+      case "concat":
+        return this.concat(ins, n.axis);
+      case "gather":
+        return this.gather(a, b, n.axis);
+      case "scatter_add":
+        return this.scatterAdd(a, b, n.axis, n.shape);
+      case "matmul":
+        return this.matmul(a, b);
+      case "stop_gradient":
+        return this.stopGradient(a);
+      case "grad":
+        return this.grad(a, b);
+      case "jvp":
+        return this.jvp(a, b, c);
+      default:
+        return assertNever(n, "IR op");
+    }
+  }
 }
+
+const COMMUTATIVE: ReadonlySet<BinaryFn> = new Set([
+  "add",
+  "mul",
+  "max",
+  "min",
+  "eq",
+  "ne",
+  "and",
+  "or",
+]);
 
 /** All nodes reachable from `roots`, in topological (id) order. */
 export function reachable(roots: readonly Node[]): Node[] {

@@ -185,6 +185,22 @@ export interface ScatterAddNode extends Base<"scatter_add"> {
 /** Batched matrix product: `[...b, M, K] @ [...b, K, N] -> [...b, M, N]`, equal batch dims. */
 export type MatmulNode = Base<"matmul">;
 
+/** The identity, through which no derivative flows. Removed by the optimizer after differentiation. */
+export type StopGradientNode = Base<"stop_gradient">;
+
+/**
+ * `grad(L, w)`: the derivative of the scalar `L` (input 0) with respect to
+ * the node `w` (input 1), shaped like `w`. Expanded by the autodiff stage.
+ */
+export type GradNode = Base<"grad">;
+
+/**
+ * `jvp(y, x, t)`: the derivative of `y` (input 0) in the direction `t`
+ * (input 2, shaped like `x`) of the node `x` (input 1), shaped like `y`.
+ * Expanded by the autodiff stage.
+ */
+export type JvpNode = Base<"jvp">;
+
 export type Node =
   | InputNode
   | ParamNode
@@ -206,7 +222,10 @@ export type Node =
   | ConcatNode
   | GatherNode
   | ScatterAddNode
-  | MatmulNode;
+  | MatmulNode
+  | StopGradientNode
+  | GradNode
+  | JvpNode;
 
 export type Op = Node["op"];
 
@@ -232,10 +251,23 @@ export const OPS: readonly Op[] = [
   "gather",
   "scatter_add",
   "matmul",
+  "stop_gradient",
+  "grad",
+  "jvp",
 ];
 
+/** Derivative placeholders: present between lowering and the autodiff stage only. */
+export const DERIVATIVE_OPS: ReadonlySet<Op> = new Set(["grad", "jvp"]);
+
 /** Ops whose value comes from outside the graph or from attributes alone. */
-export const SOURCE_OPS: ReadonlySet<Op> = new Set(["input", "param", "constant", "dim", "iota", "random"]);
+export const SOURCE_OPS: ReadonlySet<Op> = new Set([
+  "input",
+  "param",
+  "constant",
+  "dim",
+  "iota",
+  "random",
+]);
 
 /** Ops that compute each output element from the same element of each input. */
 export const ELEMENTWISE_OPS: ReadonlySet<Op> = new Set(["unary", "binary", "select", "cast"]);

@@ -15,7 +15,9 @@ function attrs(n: Node): string {
     case "param":
       return n.path;
     case "constant":
-      return n.data.length <= 8 ? `[${n.data.join(", ")}]` : `[${n.data.slice(0, 8).join(", ")}, … ${n.data.length} values]`;
+      return n.data.length <= 8
+        ? `[${n.data.join(", ")}]`
+        : `[${n.data.slice(0, 8).join(", ")}, … ${n.data.length} values]`;
     case "dim":
       return Dims.format(n.dim);
     case "iota":
@@ -42,6 +44,9 @@ function attrs(n: Node): string {
     case "broadcast":
     case "reshape":
     case "matmul":
+    case "stop_gradient":
+    case "grad":
+    case "jvp":
       return "";
     default:
       return assertNever(n, "IR op");

@@ -17,11 +17,20 @@ export function verifyNodes(roots: readonly Node[]): void {
     invariant(!ids.has(n.id), `duplicate node id %${n.id}`);
     ids.add(n.id);
     invariant(Object.isFrozen(n), `node %${n.id} is mutable`);
-    for (const i of n.inputs) invariant(i.id < n.id, `node %${n.id} (${n.op}) uses later node %${i.id}`);
+    for (const i of n.inputs)
+      invariant(i.id < n.id, `node %${n.id} (${n.op}) uses later node %${i.id}`);
     const t = inferType(n);
-    invariant(t.dtype === n.dtype, `node %${n.id} (${n.op}): dtype ${n.dtype}, rule says ${t.dtype}`);
-    invariant(shapesEqual(t.shape, n.shape), () => `node %${n.id} (${n.op}): shape ${formatShape(n.shape)}, rule says ${formatShape(t.shape)}`);
-    for (const d of n.shape) invariant(Dims.nonNegative(d), `node %${n.id}: negative dimension ${Dims.format(d)}`);
+    invariant(
+      t.dtype === n.dtype,
+      `node %${n.id} (${n.op}): dtype ${n.dtype}, rule says ${t.dtype}`,
+    );
+    invariant(
+      shapesEqual(t.shape, n.shape),
+      () =>
+        `node %${n.id} (${n.op}): shape ${formatShape(n.shape)}, rule says ${formatShape(t.shape)}`,
+    );
+    for (const d of n.shape)
+      invariant(Dims.nonNegative(d), `node %${n.id}: negative dimension ${Dims.format(d)}`);
   }
 }
 
@@ -32,12 +41,14 @@ export function verifyFunction(fn: IrFunction): void {
   });
   const declared = new Set(fn.inputs.map((i) => i.id));
   for (const n of reachable(fn.outputs)) {
-    if (n.op === "input") invariant(declared.has(n.id), `${fn.name}: uses undeclared input ${n.name}`);
+    if (n.op === "input")
+      invariant(declared.has(n.id), `${fn.name}: uses undeclared input ${n.name}`);
   }
   const known = new Set(fn.symbols);
   for (const n of reachable(fn.outputs)) {
     for (const d of n.shape) {
-      for (const s of Dims.symbols(d)) invariant(known.has(s), `${fn.name}: node %${n.id} uses unbound size symbol ${s}`);
+      for (const s of Dims.symbols(d))
+        invariant(known.has(s), `${fn.name}: node %${n.id} uses unbound size symbol ${s}`);
     }
   }
   verifyNodes(fn.outputs);

@@ -72,7 +72,12 @@ export class Lowerer {
       case "prim": {
         const args = e.args.map((a) => this.memo.get(a)!);
         const n = lowerPrim(g, e, args);
-        invariant(n.dtype === e.type.dtype && n.shape.length === e.type.shape.length && n.shape.every((d, i) => Dims.equal(d, e.type.shape[i]!)), () => `lowering ${e.prim.op} gave ${n.dtype}[${n.shape.map(Dims.format).join(", ")}]`);
+        invariant(
+          n.dtype === e.type.dtype &&
+            n.shape.length === e.type.shape.length &&
+            n.shape.every((d, i) => Dims.equal(d, e.type.shape[i]!)),
+          () => `lowering ${e.prim.op} gave ${n.dtype}[${n.shape.map(Dims.format).join(", ")}]`,
+        );
         return n;
       }
       default:
@@ -113,8 +118,10 @@ function initParam(g: Graph, p: ParamInfo, seed: Node): Node {
   const salt = hashString(p.path);
   const affine = (x: Node, scale: number, shift: number): Node =>
     g.binary("add", g.binary("mul", x, g.full(scale, "f32", shape)), g.full(shift, "f32", shape));
-  const normal = (std: number, mean = 0) => affine(g.random("normal", seed, salt, shape), std, mean);
-  const uniform = (lo: number, hi: number) => affine(g.random("uniform", seed, salt, shape), hi - lo, lo);
+  const normal = (std: number, mean = 0) =>
+    affine(g.random("normal", seed, salt, shape), std, mean);
+  const uniform = (lo: number, hi: number) =>
+    affine(g.random("uniform", seed, salt, shape), hi - lo, lo);
   const { fanIn, fanOut } = fans(shape);
   switch (init.kind) {
     case "zeros":
@@ -153,7 +160,11 @@ export function lowerProgram(program: CheckedProgram): IrProgram {
   const graph = new Graph();
   const lowerer = new Lowerer(graph);
   const models: IrModel[] = program.models.map((m) => {
-    const params: IrParamInfo[] = m.params.map((p) => ({ path: p.path, dtype: p.type.dtype, shape: p.type.shape }));
+    const params: IrParamInfo[] = m.params.map((p) => ({
+      path: p.path,
+      dtype: p.type.dtype,
+      shape: p.type.shape,
+    }));
     let init: IrFunction | null = null;
     if (m.params.length > 0) {
       const seed = graph.input("seed", 0, "i32", []);
@@ -175,4 +186,34 @@ export function lowerProgram(program: CheckedProgram): IrProgram {
   });
   const functions = program.functions.map((f) => lowerFunction(f, lowerer));
   return { name: program.name, graph, models, functions };
+}
+
+/**
+ * Applies a graph transformation to every function of a program at once
+ * (they share one graph, so shared work stays shared).
+ */
+export function transformProgram(
+  ir: IrProgram,
+  f: (g: Graph, roots: readonly Node[]) => Node[],
+): IrProgram {
+  const fns: IrFunction[] = [
+    ...ir.models.flatMap((m) => [...(m.init ? [m.init] : []), ...m.functions]),
+    ...ir.functions,
+  ];
+  const roots = fns.flatMap((fn) => fn.outputs);
+  const out = f(ir.graph, roots);
+  const replaced = new Map<IrFunction, IrFunction>();
+  let k = 0;
+  for (const fn of fns) {
+    replaced.set(fn, { ...fn, outputs: fn.outputs.map(() => out[k++]!) });
+  }
+  return {
+    ...ir,
+    models: ir.models.map((m) => ({
+      ...m,
+      init: m.init ? replaced.get(m.init)! : null,
+      functions: m.functions.map((fn) => replaced.get(fn)!),
+    })),
+    functions: ir.functions.map((fn) => replaced.get(fn)!),
+  };
 }

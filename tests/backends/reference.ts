@@ -373,8 +373,12 @@ export function evaluate(fn: IrFunction, env: RefEnv): RefTensor[] {
         break;
       }
       case "reshape":
+      case "stop_gradient":
         v = { shape, data: get(n.inputs[0]!).data };
         break;
+      case "grad":
+      case "jvp":
+        throw new Error(`reference: ${n.op} must be expanded by the autodiff stage first`);
       case "transpose": {
         const x = get(n.inputs[0]!);
         v = gen((idx) => {
