@@ -16,7 +16,7 @@ import { reachable } from "./ir/build.js";
 import { printFunction } from "./ir/print.js";
 import { verifyFunction } from "./ir/verify.js";
 import { expandDerivatives } from "./autodiff/expand.js";
-import { DERIVATIVE_OPS } from "./ir/ops.js";
+import { DERIVATIVE_OPS, functionRoots } from "./ir/ops.js";
 import { lowerProgram, transformProgram, type IrProgram } from "./lower/lower.js";
 import { simplify } from "./opt/simplify.js";
 
@@ -150,7 +150,7 @@ export async function compile(
     for (const { owner, fn } of irFunctions(p)) {
       stats.push({
         stage,
-        detail: `${owner ? `${owner}.` : ""}${fn.name}: ${reachable(fn.outputs).length} IR nodes`,
+        detail: `${owner ? `${owner}.` : ""}${fn.name}: ${reachable(functionRoots(fn)).length} IR nodes`,
       });
     }
   };
@@ -173,7 +173,7 @@ export async function compile(
   const differentiated = transformProgram(lowered, expandDerivatives);
   for (const { fn } of irFunctions(differentiated)) {
     verifyFunction(fn);
-    for (const n of reachable(fn.outputs)) {
+    for (const n of reachable(functionRoots(fn))) {
       if (DERIVATIVE_OPS.has(n.op))
         throw new InternalCompilerError(`${fn.name}: ${n.op} node %${n.id} left after autodiff`);
     }

@@ -19,6 +19,7 @@ import {
 import {
   evalSize,
   type FunctionPlan,
+  type ParamSpec,
   type ProgramPlan,
   type SizeExpr,
   type TensorSig,
@@ -113,13 +114,18 @@ export class CompiledModule {
     });
   }
 
-  /** A copy of every parameter, by path. */
+  /** A copy of every trainable parameter, by path. */
   parameters(): Record<string, Tensor> {
-    const impl = this.live("parameters()");
-    const out: Record<string, Tensor> = {};
-    for (const p of this.plan.params)
-      out[p.path] = new Tensor(p.dtype, [...p.shape], impl.readParam(p.path));
-    return out;
+    return this.read("parameters()", (p) => p.kind !== "state");
+  }
+
+  /**
+   * A copy of all persistent state by path: the parameters and, for modules
+   * with a training step, the optimizer's state and step counter (what a
+   * checkpoint saves).
+   */
+  state(): Record<string, Tensor> {
+    return this.read("state()", () => true);
   }
 
   /**
@@ -127,15 +133,36 @@ export class CompiledModule {
    * dtype, exact shape) before any is written, so a failed call changes nothing.
    */
   setParameters(values: Readonly<Record<string, TensorLike>>): void {
-    const impl = this.live("setParameters()");
-    const specs = new Map(this.plan.params.map((p) => [p.path, p]));
+    this.write("setParameters", values, (p) => p.kind !== "state");
+  }
+
+  /** Replaces some or all persistent state (parameters and optimizer state), validated like {@link setParameters}. */
+  setState(values: Readonly<Record<string, TensorLike>>): void {
+    this.write("setState", values, () => true);
+  }
+
+  private read(what: string, keep: (p: ParamSpec) => boolean): Record<string, Tensor> {
+    const impl = this.live(what);
+    const out: Record<string, Tensor> = {};
+    for (const p of this.plan.params)
+      if (keep(p)) out[p.path] = new Tensor(p.dtype, [...p.shape], impl.readParam(p.path));
+    return out;
+  }
+
+  private write(
+    what: string,
+    values: Readonly<Record<string, TensorLike>>,
+    keep: (p: ParamSpec) => boolean,
+  ): void {
+    const impl = this.live(`${what}()`);
+    const specs = new Map(this.plan.params.filter(keep).map((p) => [p.path, p]));
     const converted: [string, TensorData][] = [];
     for (const [path, value] of Object.entries(values)) {
       const p = specs.get(path);
       if (p === undefined) {
-        const known = this.plan.params.map((q) => q.path).join(", ") || "(none)";
+        const known = [...specs.keys()].join(", ") || "(none)";
         throw new ArgumentError(
-          `setParameters: unknown parameter ${JSON.stringify(path)}; parameters: ${known}`,
+          `${what}: unknown ${what === "setState" ? "state entry" : "parameter"} ${JSON.stringify(path)}; known: ${known}`,
         );
       }
       const sig: TensorSig = {
@@ -144,14 +171,11 @@ export class CompiledModule {
         shape: p.shape,
         display: `${p.dtype}[${p.shape.join(", ")}]`,
       };
-      const prepared = prepareOne(
-        sig,
-        value,
-        `setParameters: parameter "${path}"`,
-        new Bindings([], []),
-        this.precision,
-      );
-      converted.push([path, prepared]);
+      const noun = what === "setState" ? "state entry" : "parameter";
+      converted.push([
+        path,
+        prepareOne(sig, value, `${what}: ${noun} "${path}"`, new Bindings([], []), this.precision),
+      ]);
     }
     for (const [path, data] of converted) impl.writeParam(path, data);
   }

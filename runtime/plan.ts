@@ -52,10 +52,17 @@ export interface FunctionPlan {
   readonly buffers: readonly BufferSpec[];
   readonly steps: readonly StepSpec[];
   readonly outputs: readonly { readonly buffer: number; readonly sig: TensorSig }[];
+  /**
+   * Persistent state written after the call (a training step's new parameters
+   * and optimizer state): buffer `buffer` becomes the value of `path`.
+   */
+  readonly updates?: readonly { readonly path: string; readonly buffer: number }[];
 }
 
 export interface ParamSpec {
   readonly path: string;
+  /** `"param"` for trainable parameters (the default), `"state"` for optimizer state and counters. */
+  readonly kind?: "param" | "state";
   readonly dtype: DTypeName;
   readonly shape: readonly number[];
 }

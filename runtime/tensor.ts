@@ -16,7 +16,9 @@ export class Tensor {
   ) {
     const size = shape.reduce((a, b) => a * b, 1);
     if (data.length !== size) {
-      throw new RangeError(`Tensor: ${data.length} values do not fill shape [${shape.join(", ")}] (${size} values)`);
+      throw new RangeError(
+        `Tensor: ${data.length} values do not fill shape [${shape.join(", ")}] (${size} values)`,
+      );
     }
   }
 
@@ -30,7 +32,10 @@ export class Tensor {
 
   /** The value of a tensor with one element. */
   item(): number {
-    if (this.data.length !== 1) throw new RangeError(`item() needs a tensor with one element, this one has shape [${this.shape.join(", ")}]`);
+    if (this.data.length !== 1)
+      throw new RangeError(
+        `item() needs a tensor with one element, this one has shape [${this.shape.join(", ")}]`,
+      );
     return this.data[0]!;
   }
 
@@ -60,17 +65,27 @@ export type NestedArray = number | boolean | readonly NestedArray[];
 export type TensorLike = Tensor | TensorData | readonly number[] | NestedArray;
 
 /** Builds a tensor from nested arrays, or from flat data and a shape. */
-export function tensor(data: NestedArray | TensorData, shape?: readonly number[], dtype?: DTypeName): Tensor {
+export function tensor(
+  data: NestedArray | TensorData,
+  shape?: readonly number[],
+  dtype?: DTypeName,
+): Tensor {
   if (ArrayBuffer.isView(data)) {
     const d = data as TensorData;
-    const dt = dtype ?? (d instanceof Int32Array ? "i32" : d instanceof Uint8Array ? "bool" : "f32");
+    const dt =
+      dtype ?? (d instanceof Int32Array ? "i32" : d instanceof Uint8Array ? "bool" : "f32");
     return new Tensor(dt, shape ?? [d.length], d);
   }
   const { flat, shape: inferred } = flatten(data);
   const s = shape ?? inferred;
   const dt = dtype ?? (flat.some((v) => typeof v === "boolean") ? "bool" : "f32");
   const nums = flat.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
-  const arr = dt === "f32" ? Float32Array.from(nums) : dt === "i32" ? Int32Array.from(nums) : Uint8Array.from(nums);
+  const arr =
+    dt === "f32"
+      ? Float32Array.from(nums)
+      : dt === "i32"
+        ? Int32Array.from(nums)
+        : Uint8Array.from(nums);
   return new Tensor(dt, s, arr);
 }
 
@@ -85,13 +100,19 @@ export function flatten(data: NestedArray): { flat: (number | boolean)[]; shape:
   const flat: (number | boolean)[] = [];
   const rec = (x: NestedArray, axis: number, path: string): void => {
     if (axis === shape.length) {
-      if (Array.isArray(x)) throw new TypeError(`ragged array: element ${path || "[]"} is nested deeper than the first element`);
-      if (typeof x !== "number" && typeof x !== "boolean") throw new TypeError(`element ${path} is ${typeof x}, not a number or boolean`);
+      if (Array.isArray(x))
+        throw new TypeError(
+          `ragged array: element ${path || "[]"} is nested deeper than the first element`,
+        );
+      if (typeof x !== "number" && typeof x !== "boolean")
+        throw new TypeError(`element ${path} is ${typeof x}, not a number or boolean`);
       flat.push(x as number | boolean);
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[axis]) {
-      throw new TypeError(`ragged array: element ${path || "[]"} should be an array of length ${shape[axis]}`);
+      throw new TypeError(
+        `ragged array: element ${path || "[]"} should be an array of length ${shape[axis]}`,
+      );
     }
     (x as readonly NestedArray[]).forEach((y, i) => rec(y, axis + 1, `${path}[${i}]`));
   };

@@ -10,6 +10,7 @@ import { isNumeric, type DType } from "../core/dtype.js";
 import type { Note } from "../diagnostics/diagnostic.js";
 import type { Ctx } from "./env.js";
 import { broadcastShapes, normalizeAxis, reshapeShape } from "./shapes.js";
+import { suggest } from "./suggest.js";
 import { describeValue, formatType, type Prim, type TExpr, type TensorType, type Value } from "./types.js";
 
 export interface CallArgs {
@@ -52,7 +53,8 @@ function bind(name: string, spec: readonly string[], args: CallArgs, span: Span,
   const names = spec.map((p) => p.replace(/\?$/, ""));
   const out: Record<string, Got | undefined> = {};
   if (args.positional.length > spec.length) {
-    s.error("E0304", `\`${name}\` takes at most ${spec.length} argument${spec.length === 1 ? "" : "s"}, but ${args.positional.length} were given`, args.positional[spec.length]!.span, ctx, [
+    const upTo = spec.some((p) => p.endsWith("?")) ? "at most " : "";
+    s.error("E0304", `\`${name}\` takes ${upTo}${spec.length} argument${spec.length === 1 ? "" : "s"}, but ${args.positional.length} were given`, args.positional[spec.length]!.span, ctx, [
       { message: `signature: ${BUILTINS.get(name)?.signature ?? name}` },
     ]);
     return null;
@@ -60,11 +62,16 @@ function bind(name: string, spec: readonly string[], args: CallArgs, span: Span,
   args.positional.forEach((a, i) => (out[names[i]!] = a));
   for (const [k, a] of args.named) {
     if (!names.includes(k)) {
-      s.error("E0305", `\`${name}\` has no parameter named \`${k}\``, a.nameSpan, ctx, [{ message: `signature: ${BUILTINS.get(name)?.signature ?? name}` }]);
+      const hint = suggest(k, names);
+      s.error("E0305", `\`${name}\` has no parameter named \`${k}\``, a.nameSpan, ctx, [
+        ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
+        { message: `signature: ${BUILTINS.get(name)?.signature ?? name}` },
+      ]);
       return null;
     }
-    if (out[k]) {
-      s.error("E0305", `argument \`${k}\` of \`${name}\` is given twice`, a.nameSpan, ctx);
+    const prev = out[k];
+    if (prev) {
+      s.error("E0305", `argument \`${k}\` of \`${name}\` is given twice`, a.nameSpan, ctx, [{ message: "first given here, by position", span: prev.span }]);
       return null;
     }
     out[k] = a;
@@ -120,18 +127,23 @@ function boolArg(g: Got | undefined, dflt: boolean, what: string, ctx: Ctx, s: S
   return null;
 }
 
+/** Reports an axis outside `0..rank` (or `-rank..-1`) of the tensor `of` (when given). */
+function axisOutOfRange(axis: number, rank: number, of: TensorType | undefined, span: Span, ctx: Ctx, s: Services): null {
+  const where = of ? `${formatType(of)}, which has ${rank} dimension${rank === 1 ? "" : "s"}` : `a tensor of rank ${rank}`;
+  const valid = rank === 0 ? "a scalar has no axes" : `valid axes are 0 to ${rank - 1}, or -${rank} to -1`;
+  s.error("E0309", `axis ${axis} is out of range for ${where}`, span, ctx, [{ message: valid }]);
+  return null;
+}
+
 /** Normalized, sorted, distinct axes; all axes when absent. */
-function axesArg(g: Got | undefined, rank: number, ctx: Ctx, s: Services): number[] | null {
+function axesArg(g: Got | undefined, rank: number, ctx: Ctx, s: Services, of?: TensorType): number[] | null {
   if (!g) return Array.from({ length: rank }, (_, i) => i);
   const raw = intList(g, "`axis`", ctx, s, false);
   if (!raw) return null;
   const out: number[] = [];
   for (const a of raw) {
     const n = normalizeAxis(a as number, rank);
-    if (!n.ok) {
-      s.error("E0309", n.reason, g.span, ctx);
-      return null;
-    }
+    if (!n.ok) return axisOutOfRange(a as number, rank, of, g.span, ctx, s);
     if (out.includes(n.value)) {
       s.error("E0309", `axis ${a} is listed twice`, g.span, ctx);
       return null;
@@ -141,18 +153,15 @@ function axesArg(g: Got | undefined, rank: number, ctx: Ctx, s: Services): numbe
   return out.sort((a, b) => a - b);
 }
 
-function axisArg(g: Got | undefined, dflt: number, rank: number, ctx: Ctx, s: Services): number | null {
-  if (!g) {
-    const n = normalizeAxis(dflt, rank);
-    return n.ok ? n.value : null;
-  }
-  const a = s.constInt(g.value, g.span, ctx, "`axis`");
+/**
+ * One axis, `dflt` when absent. `span` is the call's, for a default that does
+ * not fit (a scalar where an axis is needed); `of` is the tensor, for messages.
+ */
+function axisArg(g: Got | undefined, dflt: number, rank: number, span: Span, ctx: Ctx, s: Services, of?: TensorType): number | null {
+  const a = g ? s.constInt(g.value, g.span, ctx, "`axis`") : dflt;
   if (a === null) return null;
   const n = normalizeAxis(a, rank);
-  if (!n.ok) {
-    s.error("E0309", n.reason, g.span, ctx);
-    return null;
-  }
+  if (!n.ok) return axisOutOfRange(a, rank, of, g ? g.span : span, ctx, s);
   return n.value;
 }
 
@@ -260,7 +269,12 @@ def("where", "where(cond, a, b)", "elementwise choice; cond is bool; broadcast(c
   if (x.type.dtype !== y.type.dtype) return s.error("E0303", `\`where\` branches differ in dtype: ${formatType(x.type)} and ${formatType(y.type)}`, span, ctx);
   const shape = broadcastShapes(cond.type.shape, x.type.shape, y.type.shape);
   if (!shape.ok) {
-    return s.error("E0302", `cannot broadcast ${formatType(cond.type)}, ${formatType(x.type)} and ${formatType(y.type)} in \`where\``, span, ctx, [{ message: shape.reason }]);
+    return s.error("E0302", `cannot broadcast ${formatType(cond.type)}, ${formatType(x.type)} and ${formatType(y.type)} in \`where\``, span, ctx, [
+      { message: `the condition is ${formatType(cond.type)}`, span: c.span },
+      { message: `this is ${formatType(x.type)}`, span: a.a!.span },
+      { message: `this is ${formatType(y.type)}`, span: a.b!.span },
+      { message: shape.reason },
+    ]);
   }
   return s.prim({ op: "where" }, [cond, x, y], { dtype: x.type.dtype, shape: shape.value }, span);
 });
@@ -295,7 +309,7 @@ for (const [name, floatOnly] of REDUCTIONS) {
       if (!floatOnly) s.error("E0303", `\`${name}\` needs a numeric tensor, found ${formatType(x.type)}`, a.x!.span, ctx);
       return ERROR;
     }
-    const axes = axesArg(a.axis, x.type.shape.length, ctx, s);
+    const axes = axesArg(a.axis, x.type.shape.length, ctx, s, x.type);
     const keepdims = boolArg(a.keepdims, false, "`keepdims`", ctx, s);
     if (!axes || keepdims === null) return ERROR;
     return s.prim({ op: "reduce", fn: name, axes, keepdims }, [x], { dtype: x.type.dtype, shape: shapeOf(x.type.shape, axes, keepdims) }, span);
@@ -310,7 +324,7 @@ for (const name of ["argmax", "argmin"] as const) {
     if (!isNumeric(x.type.dtype) || x.type.shape.length === 0) {
       return s.error("E0303", `\`${name}\` needs a numeric tensor with at least one dimension, found ${formatType(x.type)}`, a.x!.span, ctx);
     }
-    const axis = axisArg(a.axis, -1, x.type.shape.length, ctx, s);
+    const axis = axisArg(a.axis, -1, x.type.shape.length, span, ctx, s, x.type);
     const keepdims = boolArg(a.keepdims, false, "`keepdims`", ctx, s);
     if (axis === null || keepdims === null) return ERROR;
     return s.prim({ op: "argmax", fn: name, axis, keepdims }, [x], { dtype: "i32", shape: shapeOf(x.type.shape, [axis], keepdims) }, span);
@@ -351,7 +365,7 @@ def("expand_dims", "expand_dims(x, axis)", "inserts a dimension of size 1 at `ax
   if (!a) return ERROR;
   const x = tensorArg(a.x!, ctx, s);
   if (!x) return ERROR;
-  const axis = axisArg(a.axis, 0, x.type.shape.length + 1, ctx, s);
+  const axis = axisArg(a.axis, 0, x.type.shape.length + 1, span, ctx, s);
   if (axis === null) return ERROR;
   const shape = [...x.type.shape];
   shape.splice(axis, 0, 1);
@@ -362,7 +376,7 @@ def("squeeze", "squeeze(x, axis = all size-1 axes)", "removes dimensions of size
   if (!a) return ERROR;
   const x = tensorArg(a.x!, ctx, s);
   if (!x) return ERROR;
-  const axes = a.axis ? axesArg(a.axis, x.type.shape.length, ctx, s) : x.type.shape.flatMap((d, i) => (Dims.equal(d, 1) ? [i] : []));
+  const axes = a.axis ? axesArg(a.axis, x.type.shape.length, ctx, s, x.type) : x.type.shape.flatMap((d, i) => (Dims.equal(d, 1) ? [i] : []));
   if (!axes) return ERROR;
   for (const ax of axes) {
     if (!Dims.equal(x.type.shape[ax]!, 1)) return s.error("E0309", `cannot squeeze axis ${ax} of ${formatType(x.type)}: its size is not 1`, span, ctx);
@@ -404,13 +418,25 @@ def("concat", "concat([x, y, ...], axis = 0)", "joins along `axis`; other dimens
   const xs = tensorList(a.xs!, "concat", ctx, s);
   if (!xs) return ERROR;
   const first = xs[0]!;
-  const axis = axisArg(a.axis, 0, first.type.shape.length, ctx, s);
+  const axis = axisArg(a.axis, 0, first.type.shape.length, span, ctx, s, first.type);
   if (axis === null) return ERROR;
   let total: Dim = 0;
   for (const x of xs) {
     const same = x.type.dtype === first.type.dtype && x.type.shape.length === first.type.shape.length && x.type.shape.every((d, i) => i === axis || Dims.equal(d, first.type.shape[i]!));
     if (!same) {
-      return s.error("E0313", `cannot concatenate ${formatType(x.type)} with ${formatType(first.type)} along axis ${axis}`, a.xs!.span, ctx);
+      const [u, v] = [first.type, x.type];
+      const k = u.shape.findIndex((d, i) => i !== axis && !Dims.equal(d, v.shape[i]!));
+      const reason =
+        u.dtype !== v.dtype
+          ? `the element types differ (${u.dtype} and ${v.dtype})`
+          : u.shape.length !== v.shape.length
+            ? `the ranks differ (${u.shape.length} and ${v.shape.length})`
+            : `dimension ${k} differs (${Dims.format(u.shape[k]!)} and ${Dims.format(v.shape[k]!)}); all dimensions except axis ${axis} must be equal`;
+      const fits = u.dtype === v.dtype && u.shape.length === v.shape.length ? u.shape.findIndex((_, j) => xs.every((y) => y.type.shape.every((d, i) => i === j || Dims.equal(d, u.shape[i]!)))) : -1;
+      return s.error("E0313", `cannot concatenate ${formatType(u)} and ${formatType(v)} along axis ${axis}`, a.xs!.span, ctx, [
+        { message: reason },
+        ...(fits >= 0 ? [{ message: `they would fit along \`axis = ${fits}\`` }] : []),
+      ]);
     }
     total = Dims.add(total, x.type.shape[axis]!);
   }
@@ -421,7 +447,7 @@ def("stack", "stack([x, y, ...], axis = 0)", "a new dimension of length len(xs) 
   if (!a) return ERROR;
   const xs = tensorList(a.xs!, "stack", ctx, s);
   if (!xs) return ERROR;
-  const axis = axisArg(a.axis, 0, xs[0]!.type.shape.length + 1, ctx, s);
+  const axis = axisArg(a.axis, 0, xs[0]!.type.shape.length + 1, span, ctx, s);
   if (axis === null) return ERROR;
   const t = s.stack(xs, axis, span, ctx);
   return t ? { kind: "tensor", expr: t } : ERROR;
@@ -553,7 +579,7 @@ def("gather", "gather(x, idx, axis = 0)", "x.shape[:axis] + idx.shape + x.shape[
   const idx = tensorArg(a.idx!, ctx, s, "i32");
   if (!x || !idx) return ERROR;
   if (idx.type.dtype !== "i32") return s.error("E0303", `\`gather\` needs i32 indices, found ${formatType(idx.type)}`, a.idx!.span, ctx);
-  const axis = axisArg(a.axis, 0, x.type.shape.length, ctx, s);
+  const axis = axisArg(a.axis, 0, x.type.shape.length, span, ctx, s, x.type);
   if (axis === null) return ERROR;
   const shape = [...x.type.shape.slice(0, axis), ...idx.type.shape, ...x.type.shape.slice(axis + 1)];
   return s.prim({ op: "gather", axis }, [x, idx], { dtype: x.type.dtype, shape }, span);
@@ -573,7 +599,7 @@ def(
     if (a.size!.value.kind !== "int") return s.error("E0301", `\`size\` must be an integer, found ${describeValue(a.size!.value)}`, a.size!.span, ctx);
     const size = a.size!.value.dim;
     const outRank = src.type.shape.length - idx.type.shape.length + 1;
-    const axis = axisArg(a.axis, 0, Math.max(outRank, 1), ctx, s);
+    const axis = axisArg(a.axis, 0, Math.max(outRank, 1), span, ctx, s);
     if (axis === null) return ERROR;
     const lead = src.type.shape.slice(0, axis);
     const mid = src.type.shape.slice(axis, axis + idx.type.shape.length);

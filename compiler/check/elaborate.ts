@@ -64,6 +64,19 @@ const bool = (b: boolean): Value => ({ kind: "bool", value: b });
 
 type Flow = { readonly value: Value } | null;
 
+/** Where a value is checked against a declared type, and how a mismatch is worded. */
+interface MatchSite {
+  /** The message for a mismatch, given the expected and the found type or value. */
+  readonly say: (expected: string, found: string) => string;
+  /** Where the mismatch is reported. */
+  readonly span: Span;
+  readonly mode: "param" | "hyper" | "return" | "value";
+  /** The caller's context, whose call-site trail the report carries (arguments). */
+  readonly callerCtx?: Ctx;
+  /** The declaration of the type, shown in a note. */
+  readonly declSpan?: Span;
+}
+
 /** Size symbols bound while matching a call's arguments against parameter types. */
 type Bindings = Map<string, Dim | readonly Dim[]>;
 
@@ -78,7 +91,8 @@ function hash32(s: string): number {
 
 export class Elaborator implements Services {
   private readonly constValues = new Map<object, Value>();
-  private readonly constsInProgress = new Set<object>();
+  /** Constants being evaluated, outermost first (to report a cycle through them). */
+  private readonly constsInProgress: { decl: object; name: string }[] = [];
   /** Parameters registered while instantiating the current root model. */
   private params: ParamInfo[] = [];
   private readonly claimedPaths = new Map<string, Span>();
@@ -181,8 +195,10 @@ export class Elaborator implements Services {
     const out = this.checkReturn(decl, result, bindings, ctx, qualified);
     if (!out) return null;
     if (decl.flavor === "loss" && !(out.type.dtype === "f32" && out.type.shape.length === 0)) {
-      this.error("E0314", `a loss must return a scalar f32, but \`${qualified}\` returns ${formatType(out.type)}`, bodySpan(decl), ctx, [
-        { message: "reduce it to a scalar, for example with `mean(...)` or `sum(...)`" },
+      const scalar = out.type.shape.length === 0;
+      const what = scalar ? `${out.type.dtype === "bool" ? "a" : "an"} ${out.type.dtype} scalar` : formatType(out.type);
+      this.error("E0314", `a loss must return a scalar f32, but \`${qualified}\` returns ${what}`, bodySpan(decl), ctx, [
+        { message: scalar ? "convert it with `f32(...)`" : "reduce it to a scalar, for example with `mean(...)` or `sum(...)`" },
       ]);
       return null;
     }
@@ -248,9 +264,11 @@ export class Elaborator implements Services {
   private lookup(name: string, span: Span, ctx: Ctx): Value {
     const v = this.lookupQuiet(name, ctx);
     if (v) return v;
-    if (ctx.self && ctx.self.decl.items.some((i) => i.name.name === name)) {
+    const later = ctx.self?.decl.items.find((i) => i.name.name === name);
+    if (ctx.self && later) {
       return this.error("E0402", `\`${name}\` is used before its definition in model \`${ctx.self.decl.name.name}\``, span, ctx, [
-        { message: "fields and parameters are evaluated in order; move this definition below the one it uses" },
+        { message: `\`${name}\` is defined here, later in the model`, span: later.name.span },
+        { message: `a model's fields, parameters and constants are evaluated in order; move \`${name}\` above its first use` },
       ]);
     }
     // Names in size positions that are not defined (a dimension symbol used in a body, say).
@@ -279,13 +297,16 @@ export class Elaborator implements Services {
   private constValue(decl: { name: { name: string; span: Span }; type: TypeExpr | null; value: Expr }, ctx: Ctx): Value {
     const memo = this.constValues.get(decl);
     if (memo) return memo;
-    if (this.constsInProgress.has(decl)) {
-      return this.error("E0403", `\`${decl.name.name}\` is defined in terms of itself`, decl.name.span, ctx);
+    const at = this.constsInProgress.findIndex((c) => c.decl === decl);
+    if (at >= 0) {
+      const chain = [...this.constsInProgress.slice(at).map((c) => c.name), decl.name.name];
+      const via = chain.length > 2 ? `: ${chain.map((n) => `\`${n}\``).join(" -> ")}` : "";
+      return this.error("E0403", `\`${decl.name.name}\` is defined in terms of itself${via}`, decl.name.span, ctx);
     }
-    this.constsInProgress.add(decl);
+    this.constsInProgress.push({ decl, name: decl.name.name });
     let v = this.evalExpr(decl.value, ctx);
-    if (decl.type && v.kind !== "error") v = this.matchType(decl.type, v, new Map(), ctx, { what: `constant \`${decl.name.name}\``, span: decl.value.span, mode: "value" });
-    this.constsInProgress.delete(decl);
+    if (decl.type && v.kind !== "error") v = this.matchType(decl.type, v, new Map(), ctx, { say: (want, got) => `constant \`${decl.name.name}\` is declared as ${want}, but its value is ${got}`, span: decl.value.span, mode: "value" });
+    this.constsInProgress.pop();
     this.constValues.set(decl, v);
     return v;
   }
@@ -408,6 +429,16 @@ export class Elaborator implements Services {
     if (l.kind !== "tensor" && r.kind !== "tensor" && !isTensorish(l) && !isTensorish(r)) {
       return this.error("E0301", `\`${op}\` cannot combine ${describeValue(l)} and ${describeValue(r)}`, span, ctx);
     }
+    // a float next to an i32 tensor: name both sides rather than just "expected i32"
+    const intTensor = (x: Value): x is Value & { kind: "tensor" } => x.kind === "tensor" && x.expr.type.dtype === "i32";
+    if ((intTensor(l) && r.kind === "float") || (intTensor(r) && l.kind === "float")) {
+      const [t, tspan, f, fspan] = intTensor(l) ? [l, lspan, r, rspan] : [r as Value & { kind: "tensor" }, rspan, l, lspan];
+      return this.error("E0303", `\`${op}\` cannot combine ${describeValue(t)} with ${describeValue(f)}`, span, ctx, [
+        { message: `this is ${describeValue(t)}`, span: tspan },
+        { message: `this is ${describeValue(f)}`, span: fspan },
+        { message: "floats are f32 and do not become i32 implicitly; convert the tensor with `f32(...)`, or write an integer" },
+      ]);
+    }
     // at least one side is a tensor (or a list that becomes one): convert the other with its dtype
     const hint = l.kind === "tensor" ? l.expr.type.dtype : r.kind === "tensor" ? r.expr.type.dtype : undefined;
     const a = this.toTensor(l, lspan, ctx, hint);
@@ -429,6 +460,8 @@ export class Elaborator implements Services {
     const fn = BINARY_FN[op];
     if (a.type.dtype !== b.type.dtype) {
       return this.error("E0303", `\`${op}\` needs operands of one dtype, found ${formatType(a.type)} and ${formatType(b.type)}`, span, ctx, [
+        { message: `left is ${formatType(a.type)}`, span: lspan },
+        { message: `right is ${formatType(b.type)}`, span: rspan },
         { message: `convert one side, for example with \`f32(...)\` or \`i32(...)\`` },
       ]);
     }
@@ -597,7 +630,7 @@ export class Elaborator implements Services {
   private listToTensor(v: Value & { kind: "list" }, span: Span, ctx: Ctx, dtype?: DType): TExpr | null {
     const hasTensor = (x: Value): boolean => x.kind === "tensor" || (x.kind === "int" && !Dims.isConst(x.dim)) || (x.kind === "list" && x.items.some(hasTensor));
     if (v.items.length === 0) {
-      this.error("E0312", "an empty list has no tensor shape", span, ctx);
+      this.error("E0312", "an empty list `[]` cannot become a tensor: it has no element type or shape", span, ctx);
       return null;
     }
     if (!hasTensor(v)) {
@@ -613,7 +646,7 @@ export class Elaborator implements Services {
       let sawFloat = false;
       let sawBool = false;
       let bad: string | null = null;
-      const walk = (x: Value, axis: number): void => {
+      const walk = (x: Value, axis: number, path: readonly number[]): void => {
         if (bad) return;
         if (axis === shape.length) {
           if (x.kind === "int") {
@@ -629,12 +662,14 @@ export class Elaborator implements Services {
           return;
         }
         if (x.kind !== "list" || x.items.length !== shape[axis]) {
-          bad = `the tensor literal is ragged: rows must all have ${shape[axis]} elements`;
+          const first = `[${path.map(() => 0).join(", ")}]`;
+          const found = x.kind === "list" ? `${x.items.length} element${x.items.length === 1 ? "" : "s"}` : `no elements (it is ${describeValue(x)})`;
+          bad = `ragged tensor literal: [${path.join(", ")}] has ${found}, but ${first} has ${shape[axis]}`;
           return;
         }
-        for (const y of x.items) walk(y, axis + 1);
+        x.items.forEach((y, i) => walk(y, axis + 1, [...path, i]));
       };
-      walk(v, 0);
+      walk(v, 0, []);
       if (!bad && sawBool && (sawInt || sawFloat)) bad = "a tensor literal cannot mix booleans and numbers";
       if (bad) {
         this.error("E0312", bad, span, ctx);
@@ -666,7 +701,7 @@ export class Elaborator implements Services {
     const first = ts[0]!;
     for (const t of ts) {
       if (t.type.dtype !== first.type.dtype || t.type.shape.length !== first.type.shape.length || !t.type.shape.every((d, i) => Dims.equal(d, first.type.shape[i]!))) {
-        this.error("E0313", `cannot stack ${formatType(t.type)} with ${formatType(first.type)}: all elements need one type`, span, ctx);
+        this.error("E0313", `cannot stack ${formatType(first.type)} and ${formatType(t.type)}: all elements need the same element type and shape`, span, ctx);
         return null;
       }
     }
@@ -679,31 +714,36 @@ export class Elaborator implements Services {
 
   private evalMember(e: MemberExpr, ctx: Ctx): Value {
     const target = this.evalExpr(e.target, ctx);
-    return this.member(target, e.name.name, e.name.span, ctx);
+    return this.member(target, e.name.name, e.name.span, ctx, e.target.kind === "name" ? e.target.name : null);
   }
 
-  private member(target: Value, name: string, span: Span, ctx: Ctx): Value {
+  /** `target.name`; `targetName` is how the target was written, when it is a plain name. */
+  private member(target: Value, name: string, span: Span, ctx: Ctx, targetName: string | null = null): Value {
     switch (target.kind) {
       case "error":
         return target;
       case "module": {
         const entry = target.module.exports.get(name);
         if (entry) return this.entryValue(entry, ctx);
-        const hint = suggest(name, [...target.module.exports.keys()]);
-        return this.error("E0316", `module \`${target.module.name}\` has no declaration named \`${name}\``, span, ctx, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+        // standard-library modules re-export the builtins, as `use std.nn.{tanh}` does
+        const builtin = target.module.name.startsWith("std.") ? BUILTINS.get(name) : undefined;
+        if (builtin) return builtin.constant ?? { kind: "builtin", name };
+        const names = [...target.module.exports.keys()];
+        return this.error("E0316", `module \`${target.module.name}\` has no declaration named \`${name}\``, span, ctx, candidatesNote(name, names, `\`${target.module.name}\` declares`));
       }
       case "model": {
         const m = this.memberOf(target.inst, name, span, ctx);
         if (m) return m;
         const names = [...target.inst.decl.hyperparams.map((h) => h.name.name), ...target.inst.decl.items.map((i) => i.name.name)];
-        const hint = suggest(name, names);
-        return this.error("E0316", `model \`${target.inst.decl.name.name}\` has no member named \`${name}\``, span, ctx, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+        const subject = targetName && targetName !== target.inst.decl.name.name ? `\`${targetName}\` (an instance of model \`${target.inst.decl.name.name}\`)` : `model \`${target.inst.decl.name.name}\``;
+        return this.error("E0316", `${subject} has no member named \`${name}\``, span, ctx, candidatesNote(name, names, `its members are`));
       }
       case "tensor": {
         const t = target.expr.type;
         if (name === "shape") return { kind: "list", items: t.shape.map(int) };
         if (name === "rank") return int(t.shape.length);
-        return this.error("E0316", `a tensor has no member \`${name}\` (it has \`shape\` and \`rank\`)`, span, ctx);
+        const fn = BUILTINS.has(name) && !BUILTINS.get(name)!.constant;
+        return this.error("E0316", `a tensor has no member \`${name}\` (it has \`shape\` and \`rank\`)`, span, ctx, fn ? [{ message: `\`${name}\` is a function: write \`${name}(${targetName ?? "x"})\`` }] : []);
       }
       default:
         return this.error("E0316", `${describeValue(target)} has no member \`${name}\``, span, ctx);
@@ -846,7 +886,12 @@ export class Elaborator implements Services {
         if (Dims.isConst(k) && k < 0) k = Dims.add(n, k);
         const inRange = Dims.isConst(k) && Dims.isConst(n) ? k >= 0 && k < n : Dims.nonNegative(k) && Dims.nonNegative(Dims.sub(Dims.sub(n, 1), k));
         if (!inRange) {
-          return this.error("E0310", `index ${Dims.format(v.dim)} is out of range for dimension ${axis} of ${formatType(t.type)}`, it.span, ctx);
+          const note = Dims.isConst(n)
+            ? n === 0
+              ? `dimension ${axis} has length 0: it has no elements to index`
+              : `dimension ${axis} has length ${n}: valid indices are 0 to ${n - 1}, or -${n} to -1`
+            : `the length \`${Dims.format(n)}\` is known only at run time and may be too small (even 0); an index must be in range for every length`;
+          return this.error("E0310", `index ${Dims.format(v.dim)} is out of range for dimension ${axis} of ${formatType(t.type)}`, it.span, ctx, [{ message: note }]);
         }
         specs.push({ kind: "at", index: k });
         axis++;
@@ -877,7 +922,8 @@ export class Elaborator implements Services {
       const sub = ctx.field !== null ? { ...ctx, field: `${ctx.field}.${a.name?.name ?? i}` } : ctx;
       const value = this.evalExpr(a.value, sub);
       if (a.name) {
-        if (named.has(a.name.name)) this.error("E0305", `argument \`${a.name.name}\` is given twice`, a.name.span, ctx);
+        const prev = named.get(a.name.name);
+        if (prev) this.error("E0305", `argument \`${a.name.name}\` is given twice`, a.name.span, ctx, [{ message: "first given here", span: prev.nameSpan }]);
         named.set(a.name.name, { value, span: a.value.span, nameSpan: a.name.span });
       } else {
         if (named.size > 0) this.error("E0305", "positional arguments must come before named ones", a.span, ctx);
@@ -895,6 +941,9 @@ export class Elaborator implements Services {
       return ERROR;
     }
     const args = this.evalArgs(e.args, callee.kind === "modelDecl" ? ctx : { ...ctx, field: null });
+    if (e.callee.kind === "name" && !isCallable(callee)) {
+      return this.error("E0306", `\`${e.callee.name}\` is not a function: it is ${describeValue(callee)}`, e.callee.span, ctx);
+    }
     return this.call(callee, args, e.span, ctx);
   }
 
@@ -936,12 +985,15 @@ export class Elaborator implements Services {
     what: string,
     span: Span,
     ctx: Ctx,
+    declSpan: Span | null = null,
   ): Map<string, { value: Value | null; span: Span; param: Param }> | null {
     const out = new Map<string, { value: Value | null; span: Span; param: Param }>();
     let ok = true;
+    const declared: Note[] = declSpan ? [{ message: `${what} is declared here`, span: declSpan }] : [];
     if (args.positional.length > params.length) {
-      this.error("E0304", `${what} takes ${params.length} argument${params.length === 1 ? "" : "s"}, but ${args.positional.length} were given`, args.positional[params.length]!.span, ctx, [
-        { message: `parameters: ${params.map((p) => p.name.name).join(", ") || "none"}` },
+      const upTo = params.some((p) => p.default) ? "at most " : "";
+      this.error("E0304", `${what} takes ${upTo}${params.length} argument${params.length === 1 ? "" : "s"}, but ${args.positional.length} were given`, args.positional[params.length]!.span, ctx, [
+        ...(declSpan ? declared : [{ message: `parameters: ${params.map((p) => p.name.name).join(", ") || "none"}` }]),
       ]);
       return null;
     }
@@ -950,12 +1002,13 @@ export class Elaborator implements Services {
       const p = params.find((q) => q.name.name === name);
       if (!p) {
         const hint = suggest(name, params.map((q) => q.name.name));
-        this.error("E0305", `${what} has no parameter named \`${name}\``, a.nameSpan, ctx, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+        this.error("E0305", `${what} has no parameter named \`${name}\``, a.nameSpan, ctx, hint ? [{ message: `did you mean \`${hint}\`?` }] : declared);
         ok = false;
         continue;
       }
-      if (out.has(name)) {
-        this.error("E0305", `argument \`${name}\` is given twice`, a.nameSpan, ctx);
+      const prev = out.get(name);
+      if (prev) {
+        this.error("E0305", `argument \`${name}\` is given twice`, a.nameSpan, ctx, [{ message: "first given here, by position", span: prev.span }]);
         ok = false;
         continue;
       }
@@ -963,7 +1016,7 @@ export class Elaborator implements Services {
     }
     const missing = params.filter((p) => !out.has(p.name.name) && !p.default);
     if (missing.length) {
-      this.error("E0304", `${what} is missing argument${missing.length === 1 ? "" : "s"} ${missing.map((p) => `\`${p.name.name}\``).join(", ")}`, span, ctx);
+      this.error("E0304", `${what} is missing argument${missing.length === 1 ? "" : "s"} ${missing.map((p) => `\`${p.name.name}\``).join(", ")}`, span, ctx, declared);
       return null;
     }
     for (const p of params) if (!out.has(p.name.name)) out.set(p.name.name, { value: null, span: p.default!.span, param: p });
@@ -980,7 +1033,7 @@ export class Elaborator implements Services {
     if (ctx.depth >= MAX_DEPTH) {
       return this.error("E0406", `calls nest more than ${MAX_DEPTH} deep (unbounded recursion in \`${name}\`?)`, span, ctx);
     }
-    const bound = this.bindParams(fn.decl.params, args, `\`${name}\``, span, ctx);
+    const bound = this.bindParams(fn.decl.params, args, `\`${name}\``, span, ctx, fn.decl.name.span);
     if (!bound) return ERROR;
     const env = new Env(null);
     const trail: Note[] = [{ message: `in the call of \`${name}\` here`, span }, ...ctx.trail];
@@ -992,7 +1045,7 @@ export class Elaborator implements Services {
       // defaults are evaluated where the function is declared, seeing earlier parameters
       let v = b.value ?? this.evalExpr(p.default!, { ...inner, env: env.child() });
       if (p.type && v.kind !== "error") {
-        v = this.matchType(p.type, v, bindings, inner, { what: `argument \`${p.name.name}\` of \`${name}\``, span: b.span, mode: "param", callerCtx: ctx, declSpan: p.span });
+        v = this.matchType(p.type, v, bindings, inner, { say: (want, got) => `\`${name}\` expects argument \`${p.name.name}\` to be ${want}, found ${got}`, span: b.span, mode: "param", callerCtx: ctx, declSpan: p.span });
       }
       if (v.kind === "error") failed = true;
       env.define(p.name.name, v);
@@ -1002,14 +1055,14 @@ export class Elaborator implements Services {
     const result = this.evalBody(fn.decl, inner);
     if (result.kind === "error") return ERROR;
     if (!fn.decl.returnType) return result;
-    const out = this.matchType(fn.decl.returnType, result, bindings, inner, { what: `the result of \`${name}\``, span: bodySpan(fn.decl), mode: "return", declSpan: fn.decl.returnType.span });
+    const out = this.matchType(fn.decl.returnType, result, bindings, inner, { say: (want, got) => `\`${name}\` should return ${want}, but its result is ${got}`, span: bodySpan(fn.decl), mode: "return", declSpan: fn.decl.returnType.span });
     return out;
   }
 
   private checkReturn(decl: FnDecl, result: Value, bindings: Bindings, ctx: Ctx, name: string): TExpr | null {
     let v = result;
     if (decl.returnType) {
-      v = this.matchType(decl.returnType, result, bindings, ctx, { what: `the result of \`${name}\``, span: bodySpan(decl), mode: "return", declSpan: decl.returnType.span });
+      v = this.matchType(decl.returnType, result, bindings, ctx, { say: (want, got) => `\`${name}\` should return ${want}, but its result is ${got}`, span: bodySpan(decl), mode: "return", declSpan: decl.returnType.span });
     }
     if (v.kind === "error") return null;
     const t = this.toTensor(v, bodySpan(decl), ctx, decl.flavor === "loss" ? "f32" : undefined);
@@ -1048,7 +1101,7 @@ export class Elaborator implements Services {
         let v = this.evalExpr(s.value, ctx);
         if (s.type && v.kind !== "error") {
           const bindings: Bindings = new Map();
-          v = this.matchType(s.type, v, bindings, ctx, { what: `\`${s.name.name}\``, span: s.value.span, mode: "value", declSpan: s.type.span });
+          v = this.matchType(s.type, v, bindings, ctx, { say: (want, got) => `\`${s.name.name}\` is declared as ${want}, but its value is ${got}`, span: s.value.span, mode: "value", declSpan: s.type.span });
           for (const [sym, d] of bindings) if (!ctx.env.has(sym)) ctx.env.define(sym, Array.isArray(d) ? { kind: "list", items: (d as Dim[]).map(int) } : int(d as Dim));
         }
         ctx.env.define(s.name.name, v, s.mutable);
@@ -1069,7 +1122,8 @@ export class Elaborator implements Services {
         return { value: this.evalExpr(s.value, ctx) };
       case "for": {
         const items = this.iterate(this.evalExpr(s.iterable, ctx), s.iterable.span, ctx);
-        if (!items) return null;
+        // after an error, a loop that may return ends the function quietly (no "does not return")
+        if (!items) return mayReturn(s) ? { value: ERROR } : null;
         for (const item of items) {
           const env = ctx.env.child();
           env.define(s.variable.name, item);
@@ -1087,11 +1141,14 @@ export class Elaborator implements Services {
       }
       case "if": {
         const c = this.evalExpr(s.cond, ctx);
-        if (c.kind === "error") return null;
+        if (c.kind === "error") return mayReturn(s) ? { value: ERROR } : null;
         if (c.kind !== "bool") {
-          const hint = c.kind === "tensor" ? [{ message: "`if` is decided at compile time; for a run-time choice per element use `where(cond, a, b)`" }] : [];
-          this.error("E0403", `an \`if\` condition must be a bool known at compile time, found ${describeValue(c)}`, s.cond.span, ctx, hint);
-          return null;
+          if (c.kind === "tensor") {
+            this.error("E0403", `an \`if\` condition must be a bool known at compile time, but this one is a run-time tensor of type ${formatType(c.expr.type)}`, s.cond.span, ctx, [
+              { message: "`if` is decided at compile time; for a run-time choice per element use `where(cond, a, b)`" },
+            ]);
+          } else this.error("E0301", `an \`if\` condition must be a bool, found ${describeValue(c)}`, s.cond.span, ctx);
+          return mayReturn(s) ? { value: ERROR } : null;
         }
         if (c.value) return this.execBlock(s.then, ctx);
         if (s.else?.kind === "block") return this.execBlock(s.else, ctx);
@@ -1115,13 +1172,13 @@ export class Elaborator implements Services {
     v: Value,
     bindings: Bindings,
     ctx: Ctx,
-    site: { what: string; span: Span; mode: "param" | "hyper" | "return" | "value"; callerCtx?: Ctx; declSpan?: Span },
+    site: MatchSite,
   ): Value {
     if (v.kind === "error") return v;
     const reportCtx = site.callerCtx ?? ctx;
     const notes: Note[] = site.declSpan ? [{ message: "declared here", span: site.declSpan }] : [];
     const mismatch = (expected: string, extra: Note[] = []): Value =>
-      this.error("E0301", `${site.what} expects ${expected}, found ${describeValue(v)}`, site.span, reportCtx, [...extra, ...notes]);
+      this.error("E0301", site.say(expected, describeValue(v)), site.span, reportCtx, [...extra, ...notes]);
     switch (t.kind) {
       case "fnType":
         return v.kind === "fn" || v.kind === "builtin" ? v : mismatch("a function");
@@ -1163,14 +1220,21 @@ export class Elaborator implements Services {
     v: Value,
     bindings: Bindings,
     ctx: Ctx,
-    site: { what: string; span: Span; callerCtx?: Ctx },
+    site: MatchSite,
     notes: Note[],
   ): Value {
     const reportCtx = site.callerCtx ?? ctx;
+    // a compile-time value that cannot become this tensor: say so in the site's words
+    const convertible =
+      v.kind === "tensor" || v.kind === "list" || (v.kind === "int" && dtype !== "bool") || (v.kind === "float" && dtype === "f32") || (v.kind === "bool" && dtype === "bool");
+    if (!convertible) {
+      const hint = v.kind === "float" && dtype === "i32" ? [{ message: "a float does not become an i32 implicitly; write an integer, or convert with `i32(...)`" }] : [];
+      return this.error("E0301", site.say(this.formatTypeExpr(t, bindings, ctx), describeValue(v)), site.span, reportCtx, [...hint, ...notes]);
+    }
     const x = this.toTensor(v, site.span, reportCtx, dtype);
     if (!x) return ERROR;
     const fail = (detail: string | null): Value =>
-      this.error("E0301", `${site.what} expects ${this.formatTypeExpr(t, bindings, ctx)}, found ${formatType(x.type)}`, site.span, reportCtx, [
+      this.error("E0301", site.say(this.formatTypeExpr(t, bindings, ctx), formatType(x.type)), site.span, reportCtx, [
         ...(detail ? [{ message: detail }] : []),
         ...notes,
       ]);
@@ -1200,7 +1264,8 @@ export class Elaborator implements Services {
         if (prev !== undefined) {
           const p = prev as readonly Dim[];
           if (!Array.isArray(p) || p.length !== actual.length || !p.every((d, i) => Dims.equal(d, actual[i]!))) {
-            return fail(`\`...${rest.name.name}\` is [${(Array.isArray(p) ? p : [p as unknown as Dim]).map(Dims.format).join(", ")}] here but [${actual.map(Dims.format).join(", ")}] in this argument`);
+            const before = Array.isArray(p) ? `[${p.map(Dims.format).join(", ")}]` : Dims.format(p as unknown as Dim);
+            return fail(`\`...${rest.name.name}\` is ${before} from an earlier argument, but [${actual.map(Dims.format).join(", ")}] here`);
           }
         } else bindings.set(rest.name.name, actual);
       }
@@ -1217,7 +1282,12 @@ export class Elaborator implements Services {
           continue;
         }
         if (Array.isArray(prev) || !Dims.equal(prev as Dim, p.actual)) {
-          return fail(`dimension ${p.axis} is ${Dims.format(p.actual)}, but \`${e.name}\` is already ${Array.isArray(prev) ? "a list" : Dims.format(prev as Dim)}`);
+          const was = Array.isArray(prev) ? "a list of sizes" : Dims.format(prev as Dim);
+          return fail(
+            site.mode === "param"
+              ? `\`${e.name}\` is ${was} from an earlier argument, but dimension ${p.axis} of this one is ${Dims.format(p.actual)}`
+              : `dimension ${p.axis} is ${Dims.format(p.actual)}, but \`${e.name}\` is already ${was}`,
+          );
         }
         continue;
       }
@@ -1242,8 +1312,12 @@ export class Elaborator implements Services {
     const head = t.path.map((p) => p.name).join(".");
     if (t.dims === null) return head;
     const file = this.program.sources.get(t.span.file);
-    const dims = t.dims.map((d) => {
-      if (d.kind === "dimRest") return `...${d.name?.name ?? ""}`;
+    const dims = t.dims.flatMap((d) => {
+      if (d.kind === "dimRest") {
+        // a rest pattern bound by an earlier argument is shown expanded
+        const b = d.name ? bindings.get(d.name.name) : undefined;
+        return Array.isArray(b) ? (b as readonly Dim[]).map(Dims.format) : [`...${d.name?.name ?? ""}`];
+      }
       const e = d.expr;
       if (e.kind === "number") return e.text;
       if (e.kind === "name") {
@@ -1272,7 +1346,7 @@ export class Elaborator implements Services {
       return null;
     }
     this.claimedPaths.set(path, span);
-    const bound = this.bindParams(decl.hyperparams, args, what, span, ctx);
+    const bound = this.bindParams(decl.hyperparams, args, what, span, ctx, decl.name.span);
     if (!bound) return null;
     const hyper = new Map<string, Value>();
     const env = new Env(null);
@@ -1282,9 +1356,11 @@ export class Elaborator implements Services {
     for (const h of decl.hyperparams) {
       const b = bound.get(h.name.name)!;
       let v = b.value ?? this.evalExpr(h.default!, { ...inner, env: env.child() });
-      if (h.type && v.kind !== "error") v = this.matchType(h.type, v, new Map(), inner, { what: `hyperparameter \`${h.name.name}\` of ${what}`, span: b.span, mode: "hyper", callerCtx: ctx, declSpan: h.span });
+      if (h.type && v.kind !== "error") v = this.matchType(h.type, v, new Map(), inner, { say: (want, got) => `${what} expects hyperparameter \`${h.name.name}\` to be ${want}, found ${got}`, span: b.span, mode: "hyper", callerCtx: ctx, declSpan: h.span });
       if (v.kind === "tensor") {
-        v = this.error("E0505", `hyperparameter \`${h.name.name}\` of ${what} must be known at compile time, found a run-time tensor`, b.span, ctx);
+        v = this.error("E0505", `hyperparameter \`${h.name.name}\` of ${what} must be known at compile time, found a run-time tensor ${formatType(v.expr.type)}`, b.span, ctx, [
+          { message: "hyperparameters are fixed when the model is built; pass tensors to its functions instead, or make this one a `param`" },
+        ]);
       }
       if (v.kind === "error") failed = true;
       hyper.set(h.name.name, v);
@@ -1326,7 +1402,14 @@ export class Elaborator implements Services {
     const shape: number[] = [];
     for (const d of type.dims ?? []) {
       if (d.kind === "dimRest") return this.error("E0502", `parameter \`${name}\` needs a fixed shape; \`...\` is not allowed`, d.span, ctx);
-      const v = this.evalExpr(d.expr, ctx);
+      const e = d.expr;
+      if (e.kind === "name" && !this.lookupQuiet(e.name, ctx) && !ctx.self?.decl.items.some((i) => i.name.name === e.name)) {
+        // a size symbol such as `B` is bound per call of a function, never for a parameter
+        return this.error("E0502", `parameter \`${name}\` needs a shape known at compile time, but \`${e.name}\` is not a hyperparameter or constant`, e.span, ctx, [
+          { message: `a size symbol such as \`${e.name}\` is bound by each call of a function; a parameter's shape uses numbers, constants and hyperparameters, as in \`model M(n: int) { param w: f32[n, 3] = zeros }\`` },
+        ]);
+      }
+      const v = this.evalExpr(e, ctx);
       const dim = this.expectDim(v, d.expr.span, ctx);
       if (dim === null) return ERROR;
       if (!Dims.isConst(dim)) return this.error("E0502", `parameter \`${name}\` needs a shape known at compile time, but a dimension is the run-time size ${Dims.format(dim)}`, d.expr.span, ctx);
@@ -1405,6 +1488,32 @@ export function isEntry(decl: FnDecl): boolean {
   );
 }
 
+/** "did you mean `x`?" when a name is close; otherwise the list of names when it is short. */
+export function candidatesNote(name: string, names: readonly string[], intro: string): Note[] {
+  const hint = suggest(name, names);
+  if (hint) return [{ message: `did you mean \`${hint}\`?` }];
+  if (names.length === 0 || names.length > 12) return [];
+  return [{ message: `${intro}: ${names.map((n) => `\`${n}\``).join(", ")}` }];
+}
+
+/** Whether a statement contains a `return` (or a block with a final value), in any branch. */
+function mayReturn(s: Stmt): boolean {
+  const block = (b: Block): boolean => b.result !== null || b.stmts.some(mayReturn);
+  switch (s.kind) {
+    case "return":
+      return true;
+    case "for":
+      return block(s.body);
+    case "if":
+      return block(s.then) || (s.else !== null && (s.else.kind === "block" ? block(s.else) : mayReturn(s.else)));
+    case "let":
+    case "assign":
+      return false;
+    default:
+      return assertNever(s, "statement");
+  }
+}
+
 /** Call-site notes with runs of the same site (recursion) folded into one note with a count. */
 function compressTrail(trail: readonly Note[]): Note[] {
   const out: Note[] = [];
@@ -1423,6 +1532,11 @@ function compressTrail(trail: readonly Note[]): Note[] {
 function bodySpan(decl: FnDecl): Span {
   if (decl.body.kind === "block") return decl.body.result?.span ?? decl.body.span;
   return decl.body.span;
+}
+
+/** Values that `call` accepts (an `init` reports its own message). */
+function isCallable(v: Value): boolean {
+  return v.kind === "fn" || v.kind === "builtin" || v.kind === "modelDecl" || v.kind === "model" || v.kind === "init" || v.kind === "error";
 }
 
 function isTensorish(v: Value): boolean {

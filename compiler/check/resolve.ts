@@ -6,7 +6,7 @@
  * duplicate definitions, missing modules, import cycles, and assignments to
  * names that are not `var`s.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import type {
   Block,
@@ -171,8 +171,10 @@ export function loadProgram(
     }
     const pathSpan = { ...use.path[0]!.span, end: use.path[use.path.length - 1]!.span.end };
     if (!found.abs) {
+      const hint = options.readFile ? undefined : similarModule(segs, found.tried);
       bag.error("E0203", `cannot find module \`${segs.join(".")}\``, pathSpan, [
         { message: `looked for ${found.tried.map((p) => displayPath(p)).join(", ")}` },
+        ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
       ]);
       failed = true;
       return;
@@ -195,8 +197,10 @@ export function loadProgram(
       const entry: ScopeEntry | undefined =
         target.exports.get(name.name) ?? (modPath[0] === "std" && BUILTIN_NAMES.includes(name.name) ? { kind: "builtin", name: name.name } : undefined);
       if (!entry) {
-        const hint = suggest(name.name, [...target.exports.keys()]);
-        bag.error("E0205", `module \`${target.name}\` has no declaration named \`${name.name}\``, name.span, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+        const names = [...target.exports.keys()];
+        const hint = suggest(name.name, modPath[0] === "std" ? [...names, ...BUILTIN_NAMES] : names);
+        const list = names.length > 0 && names.length <= 12 ? [{ message: `\`${target.name}\` declares: ${names.map((n) => `\`${n}\``).join(", ")}` }] : [];
+        bag.error("E0205", `module \`${target.name}\` has no declaration named \`${name.name}\``, name.span, hint ? [{ message: `did you mean \`${hint}\`?` }] : list);
         failed = true;
         return;
       }
@@ -226,6 +230,24 @@ export function loadProgram(
   for (const m of order) checkNames(m, bag);
   if (bag.hasErrors) return undefined;
   return { entry, modules: order, sources };
+}
+
+/** A module beside one of the paths looked for whose name is close to the last segment (`lib.layerz` → `lib.layers`). */
+function similarModule(segs: readonly string[], tried: readonly string[]): string | undefined {
+  const last = segs[segs.length - 1]!;
+  for (const path of tried) {
+    let names: string[];
+    try {
+      names = readdirSync(dirname(path))
+        .filter((f) => f.endsWith(".nn"))
+        .map((f) => f.slice(0, -3));
+    } catch {
+      continue; // the folder does not exist
+    }
+    const hint = suggest(last, names);
+    if (hint) return [...segs.slice(0, -1), hint].join(".");
+  }
+  return undefined;
 }
 
 /** Fills a module's `exports` and `scope` with its own declarations, reporting duplicates. */
@@ -348,6 +370,24 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     }
   };
 
+  // The head of every written type is a dtype, `int`/`float`/`bool`/`string`, or a model
+  // (`Cnn`, `nn.dense`); a misspelled one would otherwise go unnoticed in a function never called.
+  const typeHead = (t: TypeExpr | null, scope: Scope): void => {
+    if (!t || t.kind === "fnType") return;
+    if (t.kind === "listType") return typeHead(t.element, scope);
+    const rests = (t.dims ?? []).filter((d) => d.kind === "dimRest");
+    if (rests.length > 1) bag.error("E0318", "a type can contain `...` only once: which dimensions each `...` takes would be ambiguous", rests[1]!.span);
+    const head = t.path[0]!;
+    if (t.path.length === 1 && TYPE_NAMES.includes(head.name)) return;
+    const b = scope.lookup(head.name);
+    if (b && (t.path.length === 1 ? b.what === "model" : b.what === "module")) return;
+    const models = [...mod.scope.entries()].filter(([, e]) => e.kind === "model").map(([n]) => n);
+    const hint = suggest(head.name, [...TYPE_NAMES, ...models]) ?? (/^(?:[fiu]|float|int|uint)\d+$/.test(head.name) ? "f32` or `i32" : undefined);
+    bag.error("E0207", `unknown type \`${t.path.map((n) => n.name).join(".")}\``, t.path.length === 1 ? head.span : { ...head.span, end: t.path[t.path.length - 1]!.span.end }, [
+      hint ? { message: `did you mean \`${hint}\`?` } : { message: "types are the tensor types f32, i32 and bool (`f32[N, 3]`), int, float, bool, string, fn, lists `[int]`, and models" },
+    ]);
+  };
+
   const block = (b: Block, scope: Scope): void => {
     const inner = new Scope(scope);
     for (const s of b.stmts) stmt(s, inner);
@@ -358,6 +398,7 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     switch (s.kind) {
       case "let":
         expr(s.value, scope);
+        typeHead(s.type, scope);
         type(s.type, scope);
         declare(scope, s.name, s.mutable, s.mutable ? "var" : "let");
         return;
@@ -366,8 +407,10 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         const b = scope.lookup(s.name.name);
         if (!b) unknown(s.name.name, s.name.span, scope);
         else if (!b.mutable) {
-          bag.error("E0206", `cannot assign to \`${s.name.name}\`: it is a ${b.what}, not a \`var\``, s.name.span, [
-            { message: `\`${s.name.name}\` is defined here`, span: b.span },
+          const builtin = b.what === "builtin" || b.what === "initializer";
+          bag.error("E0206", `cannot assign to \`${s.name.name}\`: it is ${KIND_NAMES[b.what] ?? `a ${b.what}`}, not a \`var\``, s.name.span, [
+            ...(builtin ? [] : [{ message: `\`${s.name.name}\` is defined here`, span: b.span }]),
+            ...(b.what === "let" ? [{ message: `declare it with \`var ${s.name.name} = ...\` to reassign it` }] : []),
           ]);
         }
         return;
@@ -397,7 +440,11 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
       declare(scope, p.name, false, "parameter");
       if (p.default) expr(p.default, outer);
     }
-    for (const p of f.params) type(p.type, scope);
+    for (const p of f.params) {
+      typeHead(p.type, scope);
+      type(p.type, scope);
+    }
+    typeHead(f.returnType, scope);
     if (f.body.kind === "block") block(f.body, scope);
     else expr(f.body, scope);
   };
@@ -406,6 +453,7 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     const scope = new Scope(moduleScope);
     for (const h of m.hyperparams) {
       declare(scope, h.name, false, "hyperparameter");
+      typeHead(h.type, moduleScope);
       if (h.default) expr(h.default, moduleScope);
     }
     for (const it of m.items) declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
@@ -415,7 +463,10 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
           expr(it.init, initScope(scope));
           break;
         case "field":
+          expr(it.value, scope);
+          break;
         case "const":
+          typeHead(it.type, scope);
           expr(it.value, scope);
           break;
         case "fn":
@@ -444,6 +495,7 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         model(item);
         break;
       case "const":
+        typeHead(item.type, moduleScope);
         expr(item.value, moduleScope);
         break;
       case "train":
@@ -479,10 +531,38 @@ function checkTrain(target: readonly Name[], mod: ModuleInfo, bag: DiagnosticBag
       "E0501",
       member ? `\`${modelName.name}.${lossName.name}\` is not a \`loss\`` : `model \`${modelName.name}\` has no loss named \`${lossName.name}\``,
       lossName.span,
-      hint ? [{ message: `did you mean \`${hint}\`?` }] : losses.length === 0 ? [{ message: `\`${modelName.name}\` declares no \`loss\`` }] : [],
+      [
+        ...(member ? [{ message: `\`${lossName.name}\` is declared here as ${KIND_NAMES[member.kind === "fn" ? member.flavor : member.kind] ?? member.kind}`, span: member.name.span }] : []),
+        hint
+          ? { message: `did you mean \`${hint}\`?` }
+          : losses.length === 0
+            ? { message: `\`${modelName.name}\` declares no \`loss\`` }
+            : { message: `the losses of \`${modelName.name}\` are: ${losses.map((l) => `\`${l}\``).join(", ")}` },
+      ],
     );
   }
 }
+
+/** The builtin type names (besides `fn`, which has its own syntax). */
+const TYPE_NAMES: readonly string[] = ["f32", "i32", "bool", "int", "float", "string"];
+
+/** How each kind of binding is named in messages ("it is a `let` binding"). */
+const KIND_NAMES: Readonly<Record<string, string>> = {
+  let: "a `let` binding",
+  fn: "a function",
+  loss: "a loss",
+  model: "a model",
+  const: "a constant",
+  module: "a module",
+  builtin: "a builtin",
+  initializer: "an initializer",
+  param: "a model parameter",
+  field: "a model field",
+  size: "a size symbol",
+  hyperparameter: "a hyperparameter",
+  parameter: "a function parameter",
+  "loop variable": "a loop variable",
+};
 
 /** Names that are initializers inside `param ... = <init>`. */
 export const INITIALIZER_NAMES: readonly string[] = ["zeros", "ones", "constant", "normal", "uniform", "glorot", "glorot_normal", "he", "he_uniform", "lecun"];

@@ -3,7 +3,7 @@
  * normalization, matrix-product shapes. Each returns either a result or a
  * reason that the caller turns into a diagnostic at the right span.
  */
-import { Dims, type Dim } from "../core/dim.js";
+import { Dims, formatShape, type Dim } from "../core/dim.js";
 
 export type ShapeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
@@ -23,12 +23,19 @@ export function broadcastShapes(...shapes: (readonly Dim[])[]): ShapeResult<Dim[
       if (Dims.equal(e, 1)) continue;
       if (Dims.equal(d, 1)) d = e;
       else if (!Dims.equal(d, e)) {
-        return fail(`dimension ${i - rank} is ${Dims.format(d)} in one operand and ${Dims.format(e)} in another`);
+        return fail(`${fromEnd(i - rank)} is ${Dims.format(d)} in one operand and ${Dims.format(e)} in another; broadcasting needs them equal, or one of them 1`);
       }
     }
     out.push(d);
   }
   return ok(out);
+}
+
+/** Shapes align from the right: `-1` is "the last dimension". */
+function fromEnd(k: number): string {
+  const ordinals = ["last", "second-to-last", "third-to-last"];
+  const o = ordinals[-k - 1];
+  return o ? `the ${o} dimension` : `dimension ${k} (from the end)`;
 }
 
 /** An axis given by the user (negative counts from the end) made non-negative. */
@@ -48,7 +55,7 @@ export function matmulShape(a: readonly Dim[], b: readonly Dim[]): ShapeResult<D
   const k2 = b2[b2.length - 2]!;
   if (!Dims.equal(k1, k2)) return fail(`inner dimensions differ (${Dims.format(k1)} vs ${Dims.format(k2)})`);
   const batch = broadcastShapes(a2.slice(0, -2), b2.slice(0, -2));
-  if (!batch.ok) return fail(`batch dimensions do not broadcast: ${batch.reason}`);
+  if (!batch.ok) return fail(`batch dimensions ${formatShape(a2.slice(0, -2))} and ${formatShape(b2.slice(0, -2))} do not broadcast`);
   const out = [...batch.value];
   if (a.length > 1) out.push(a2[a2.length - 2]!);
   if (b.length > 1) out.push(b2[b2.length - 1]!);

@@ -172,7 +172,8 @@ export function describeValue(v: Value): string {
     case "range":
       return `range ${v.start}..${v.end}`;
     case "tensor":
-      return formatType(v.expr.type);
+      // a bare `f32` would read as a type name
+      return v.expr.type.shape.length === 0 ? `${v.expr.type.dtype} scalar` : formatType(v.expr.type);
     case "fn":
       return `function \`${v.decl.name.name}\``;
     case "builtin":

@@ -22,7 +22,7 @@ import type {
 import { Dims, shapesEqual, type Dim } from "../core/dim.js";
 import { invariant } from "../diagnostics/diagnostic.js";
 import { reachable } from "../ir/build.js";
-import type { IrFunction, Node, ParamInfo } from "../ir/ops.js";
+import { functionRoots, type IrFunction, type Node, type ParamInfo } from "../ir/ops.js";
 import { verifyFunction } from "../ir/verify.js";
 import { renderKernelBody, type KernelSource } from "./ts.js";
 
@@ -121,7 +121,7 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
   // declared inputs all get buffers, used or not, so buffer k is input k
   for (const inp of fn.inputs) add(inp, { kind: "input", index: inp.index });
   const paramBuffers = new Map<string, number>();
-  for (const n of reachable(fn.outputs)) {
+  for (const n of reachable(functionRoots(fn))) {
     switch (n.op) {
       case "input":
         invariant(bufferOf.has(n.id), `${fn.name}: input ${n.name} is not declared`);
@@ -165,6 +165,20 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
     buffers,
     steps,
     outputs: fn.outputs.map((n, k) => ({ buffer: bufferFor(n), sig: sig(`out${k}`, n) })),
+    ...(fn.updates && fn.updates.length > 0
+      ? {
+          updates: fn.updates.map((u) => {
+            const info = t.params.get(u.path);
+            invariant(
+              info !== undefined &&
+                info.dtype === u.node.dtype &&
+                shapesEqual(info.shape, u.node.shape),
+              `${fn.name}: update of unknown or mistyped state ${u.path}`,
+            );
+            return { path: u.path, buffer: bufferFor(u.node) };
+          }),
+        }
+      : {}),
   };
 }
 
@@ -179,7 +193,12 @@ export function planProgram(input: PlanInput): PlanResult {
       p.shape.every(Dims.isConst),
       () => `parameter ${p.path} has a symbolic shape ${displayType(p.dtype, p.shape)}`,
     );
-    return { path: p.path, dtype: p.dtype, shape: p.shape.filter(Dims.isConst) };
+    return {
+      path: p.path,
+      ...(p.kind === "state" ? { kind: "state" as const } : {}),
+      dtype: p.dtype,
+      shape: p.shape.filter(Dims.isConst),
+    };
   });
   const byPath = new Map<string, ParamInfo>();
   for (const p of input.params) {

@@ -48,7 +48,7 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
   const spans = [d.span, ...d.notes.flatMap((n) => (n.span ? [n.span] : []))];
   const gutter = Math.max(...spans.map((s) => String(Math.max(s.line, 1)).length));
   const pad = " ".repeat(gutter);
-  const inline = d.notes.filter((n) => isInlineLabel(n, d.span, sources));
+  const inline = d.notes.filter((n) => isInlineLabel(n, d.span, sources)).sort((a, b) => a.span!.start - b.span!.start);
   const lines: string[] = [];
   lines.push(`${d.severity}[${d.code}]: ${d.message}`);
   lines.push(`${pad}--> ${location(d.span)}`);

@@ -292,11 +292,20 @@ export interface IrFunction {
   readonly outputs: readonly Node[];
   /** Size symbols, in the order they are first bound by the inputs' shapes. */
   readonly symbols: readonly string[];
+  /** Persistent state the function writes: the value of `node` becomes parameter `path` (training steps). */
+  readonly updates?: readonly { readonly path: string; readonly node: Node }[];
+}
+
+/** Every node a function computes: its outputs, then its state updates. */
+export function functionRoots(fn: IrFunction): Node[] {
+  return [...fn.outputs, ...(fn.updates ?? []).map((u) => u.node)];
 }
 
 /** A model parameter (or other persistent state) with its initializer. */
 export interface ParamInfo {
   readonly path: string;
+  /** `"state"` for optimizer state and counters; trainable parameters otherwise. */
+  readonly kind?: "param" | "state";
   readonly dtype: DType;
   readonly shape: readonly Dim[];
 }

@@ -6,7 +6,7 @@
 import { Dims, formatShape, shapesEqual } from "../core/dim.js";
 import { invariant } from "../diagnostics/diagnostic.js";
 import { reachable } from "./build.js";
-import type { IrFunction, Node } from "./ops.js";
+import { functionRoots, type IrFunction, type Node } from "./ops.js";
 import { inferType } from "./rules.js";
 
 /** Checks one set of roots; throws an internal compiler error on the first violation. */
@@ -39,17 +39,20 @@ export function verifyFunction(fn: IrFunction): void {
   fn.inputs.forEach((inp, i) => {
     invariant(inp.op === "input" && inp.index === i, `${fn.name}: input ${i} is not input #${i}`);
   });
+  const roots = functionRoots(fn);
   const declared = new Set(fn.inputs.map((i) => i.id));
-  for (const n of reachable(fn.outputs)) {
+  for (const n of reachable(roots)) {
     if (n.op === "input")
       invariant(declared.has(n.id), `${fn.name}: uses undeclared input ${n.name}`);
   }
   const known = new Set(fn.symbols);
-  for (const n of reachable(fn.outputs)) {
+  for (const n of reachable(roots)) {
     for (const d of n.shape) {
       for (const s of Dims.symbols(d))
         invariant(known.has(s), `${fn.name}: node %${n.id} uses unbound size symbol ${s}`);
     }
   }
-  verifyNodes(fn.outputs);
+  for (const u of fn.updates ?? [])
+    invariant(u.node.op !== "input", `${fn.name}: update of ${u.path} is an input`);
+  verifyNodes(roots);
 }

@@ -6,7 +6,13 @@
 import { Dims } from "../core/dim.js";
 import { assertNever, invariant } from "../diagnostics/diagnostic.js";
 import { Graph } from "../ir/build.js";
-import type { InputNode, IrFunction, Node, ParamInfo as IrParamInfo } from "../ir/ops.js";
+import {
+  functionRoots,
+  type InputNode,
+  type IrFunction,
+  type Node,
+  type ParamInfo as IrParamInfo,
+} from "../ir/ops.js";
 import type { CheckedFunction, CheckedProgram, ParamInfo, TExpr } from "../check/types.js";
 import { lowerPrim } from "./prims.js";
 
@@ -200,12 +206,14 @@ export function transformProgram(
     ...ir.models.flatMap((m) => [...(m.init ? [m.init] : []), ...m.functions]),
     ...ir.functions,
   ];
-  const roots = fns.flatMap((fn) => fn.outputs);
+  const roots = fns.flatMap((fn) => functionRoots(fn));
   const out = f(ir.graph, roots);
   const replaced = new Map<IrFunction, IrFunction>();
   let k = 0;
   for (const fn of fns) {
-    replaced.set(fn, { ...fn, outputs: fn.outputs.map(() => out[k++]!) });
+    const outputs = fn.outputs.map(() => out[k++]!);
+    const updates = fn.updates?.map((u) => ({ path: u.path, node: out[k++]! }));
+    replaced.set(fn, { ...fn, outputs, ...(updates ? { updates } : {}) });
   }
   return {
     ...ir,

@@ -17,7 +17,10 @@ function bcast(g: Graph, x: Node, shape: readonly Dim[]): Node {
 
 /** `x` with its `axes` (of the pre-reduction shape) kept as size-1 dims. */
 function keepDims(g: Graph, x: Node, inShape: readonly Dim[], axes: readonly number[]): Node {
-  return g.reshape(x, inShape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return g.reshape(
+    x,
+    inShape.map((d, i) => (axes.includes(i) ? 1 : d)),
+  );
 }
 
 /** The literal scalar value of a typed expression, if it is one. */
@@ -118,7 +121,8 @@ function conv2d(g: Graph, p: TPrim & { prim: { op: "conv2d" } }, x: Node, w: Nod
   const idx: number[] = [];
   for (let oy = 0; oy < oh; oy++)
     for (let ox = 0; ox < ow; ox++)
-      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) idx.push((oy * sh + ky) * wp + (ox * sw + kx));
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) idx.push((oy * sh + ky) * wp + (ox * sw + kx));
   const patches = g.gather(xf, g.constant(idx, "i32", [oh * ow, kh * kw]), 2); // [N, C, P, Q]
   const cols = g.reshape(g.transpose(patches, [0, 2, 1, 3]), [Dims.mul(n, oh * ow), c * kh * kw]);
   const wmat = g.transpose(g.reshape(w, [o, c * kh * kw]), [1, 0]);
@@ -138,14 +142,19 @@ export function lowerPrim(g: Graph, p: TPrim, args: readonly Node[]): Node {
       if (prim.fn === "pow") {
         const k = literalScalar(p.args[1]!);
         const base = bcast(g, args[0]!, shape);
-        if (k !== undefined && Number.isInteger(k) && Math.abs(k) <= 16) return intPower(g, base, k);
+        if (k !== undefined && Number.isInteger(k) && Math.abs(k) <= 16)
+          return intPower(g, base, k);
         if (k === 0.5) return g.unary("sqrt", base);
       }
       const operandShape = shape;
       return g.binary(prim.fn, bcast(g, args[0]!, operandShape), bcast(g, args[1]!, operandShape));
     }
     case "where":
-      return g.select(bcast(g, args[0]!, shape), bcast(g, args[1]!, shape), bcast(g, args[2]!, shape));
+      return g.select(
+        bcast(g, args[0]!, shape),
+        bcast(g, args[1]!, shape),
+        bcast(g, args[2]!, shape),
+      );
     case "cast":
       return g.cast(args[0]!, p.type.dtype);
     case "reduce": {
@@ -179,7 +188,13 @@ export function lowerPrim(g: Graph, p: TPrim, args: readonly Node[]): Node {
     }
     case "argmax": {
       const x = args[0]!;
-      const src = prim.fn === "argmin" ? g.unary("neg", x) : x;
+      // argmin is argmax of a decreasing map: -x for floats; for i32, -x - 1
+      // (bitwise not), since -x wraps at -2^31 and would lose the minimum
+      const flip = (v: Node): Node =>
+        v.dtype === "i32"
+          ? g.binary("sub", g.unary("neg", v), g.full(1, "i32", v.shape))
+          : g.unary("neg", v);
+      const src = prim.fn === "argmin" ? flip(x) : x;
       const r = g.argmax(src, prim.axis);
       return prim.keepdims ? keepDims(g, r, x.shape, [prim.axis]) : r;
     }

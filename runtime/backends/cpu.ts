@@ -115,7 +115,7 @@ export class CpuBackend implements Backend {
       );
     }
     const handed = new Set<number>();
-    return fn.outputs.map((out) => {
+    const outputs = fn.outputs.map((out) => {
       const data = need(buffers[out.buffer], `buffer ${out.buffer}`);
       if (fn.buffers[out.buffer]?.source.kind === "temp" && !handed.has(out.buffer)) {
         handed.add(out.buffer);
@@ -123,6 +123,12 @@ export class CpuBackend implements Backend {
       }
       return data.slice();
     });
+    // state updates land after every kernel ran, so no kernel saw a half-updated state
+    const staged = (fn.updates ?? []).map(
+      (u) => [u.path, need(buffers[u.buffer], `buffer ${u.buffer}`).slice()] as const,
+    );
+    for (const [path, data] of staged) this.writeParam(path, data);
+    return outputs;
   }
 
   readParam(path: string): TensorData {
