@@ -157,13 +157,12 @@ export class CompiledModule {
     const impl = this.live(`${what}()`);
     const specs = new Map(this.plan.params.filter(keep).map((p) => [p.path, p]));
     const converted: [string, TensorData][] = [];
+    const noun = what === "setState" ? "state entry" : "parameter";
     for (const [path, value] of Object.entries(values)) {
       const p = specs.get(path);
       if (p === undefined) {
         const known = [...specs.keys()].join(", ") || "(none)";
-        throw new ArgumentError(
-          `${what}: unknown ${what === "setState" ? "state entry" : "parameter"} ${JSON.stringify(path)}; known: ${known}`,
-        );
+        throw new ArgumentError(`${what}: unknown ${noun} ${JSON.stringify(path)}; ${noun === "parameter" ? "parameters" : "state entries"}: ${known}`);
       }
       const sig: TensorSig = {
         name: path,
@@ -171,7 +170,6 @@ export class CompiledModule {
         shape: p.shape,
         display: `${p.dtype}[${p.shape.join(", ")}]`,
       };
-      const noun = what === "setState" ? "state entry" : "parameter";
       converted.push([
         path,
         prepareOne(sig, value, `${what}: ${noun} "${path}"`, new Bindings([], []), this.precision),

@@ -22,7 +22,7 @@ export interface Module {
   readonly span: Span;
 }
 
-export type Item = UseDecl | FnDecl | ModelDecl | ConstDecl | TrainDecl;
+export type Item = UseDecl | FnDecl | ModelDecl | OptimizerDecl | ConstDecl | TrainDecl;
 
 /**
  * `use std.nn.{dense, relu as r}` imports names; `use std.nn` binds the module
@@ -90,6 +90,29 @@ export interface FieldDecl {
   readonly kind: "field";
   readonly name: Name;
   readonly value: Expr;
+  readonly span: Span;
+}
+
+/**
+ * `optimizer adam(lr: float = 1e-3, ...) { state m = zeros; fn update(p, g, t, lr) { ... } }`:
+ * an update rule applied to every trainable parameter, with per-parameter state
+ * tensors shaped like the parameter.
+ */
+export interface OptimizerDecl {
+  readonly kind: "optimizer";
+  readonly name: Name;
+  readonly hyperparams: readonly Param[];
+  readonly items: readonly OptimizerItem[];
+  readonly span: Span;
+}
+
+export type OptimizerItem = StateDecl | FnDecl | ConstDecl;
+
+/** `state m = zeros`: a tensor per parameter, shaped like it, with an initial value. */
+export interface StateDecl {
+  readonly kind: "state";
+  readonly name: Name;
+  readonly init: Expr;
   readonly span: Span;
 }
 

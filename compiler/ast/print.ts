@@ -15,6 +15,7 @@ import type {
   IndexItem,
   Item,
   ModelItem,
+  OptimizerItem,
   Module,
   Name,
   NamedArg,
@@ -25,7 +26,7 @@ import type {
 } from "./nodes.js";
 
 /** Any node that {@link printAst} can print. */
-export type AstNode = Module | Item | ModelItem | TypeExpr | Block | Stmt | Expr;
+export type AstNode = Module | Item | ModelItem | OptimizerItem | TypeExpr | Block | Stmt | Expr;
 
 /** An S-expression: an atom, or a list printed as `(a b c)`; `bracket` lists print as `[a b]`. */
 type Sexp = string | { readonly items: readonly Sexp[]; readonly bracket?: boolean };
@@ -102,6 +103,10 @@ function toSexp(node: AstNode): Sexp {
         ...node.hyperparams.map(param),
         ...node.items.map(toSexp),
       );
+    case "optimizer":
+      return list("optimizer", node.name.name, ...node.hyperparams.map(param), ...node.items.map(toSexp));
+    case "state":
+      return list("state", node.name.name, exprSexp(node.init));
     case "param":
       return list("model-param", node.name.name, typeSexp(node.type), exprSexp(node.init));
     case "field":

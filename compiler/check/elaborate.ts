@@ -129,6 +129,8 @@ export class Elaborator implements Services {
           break;
         case "use":
         case "train":
+        // optimizers are checked where a `train` uses them (not yet: see docs/language.md)
+        case "optimizer":
           break;
         default:
           assertNever(item, "item");
@@ -170,6 +172,12 @@ export class Elaborator implements Services {
     const symbols: string[] = [];
     const bindings: Bindings = new Map();
     let failed = false;
+    // bare names bind first, so a compound dim may use a symbol bound by a later parameter
+    for (const p of decl.params) {
+      for (const d of (p.type as TypeExpr & { kind: "namedType" }).dims ?? []) {
+        if (d.kind === "dimExpr" && d.expr.kind === "name") this.entryDim(d.expr, bindings, symbols, ctx);
+      }
+    }
     decl.params.forEach((p, index) => {
       const t = p.type as TypeExpr & { kind: "namedType" };
       const dtype = t.path[0]!.name as DType;
@@ -217,10 +225,37 @@ export class Elaborator implements Services {
       symbols.push(e.name);
       return d;
     }
+    if (this.unboundSize(e, bindings, ctx)) return null;
     const env = ctx.env.child();
     for (const [s, d] of bindings) env.define(s, int(d as Dim));
     const v = this.evalExpr(e, { ...ctx, env });
     return this.expectDim(v, e.span, ctx);
+  }
+
+  /**
+   * Reports a name in a compound dimension (`2 * N`) that is neither known nor
+   * bound by a bare dimension (`f32[N]`): sizes are inferred only from bare ones.
+   */
+  private unboundSize(e: Expr, bindings: Bindings, ctx: Ctx): boolean {
+    const free: { name: string; span: Span }[] = [];
+    const walk = (x: Expr): void => {
+      if (x.kind === "name") {
+        if (!bindings.has(x.name) && !this.lookupQuiet(x.name, ctx)) free.push({ name: x.name, span: x.span });
+      } else if (x.kind === "binary") {
+        walk(x.left);
+        walk(x.right);
+      } else if (x.kind === "unary") walk(x.operand);
+      else if (x.kind === "call") x.args.forEach((a) => walk(a.value));
+    };
+    walk(e);
+    const first = free[0];
+    if (!first) return false;
+    const file = this.program.sources.get(e.span.file);
+    const text = file ? file.text.slice(e.span.start, e.span.end) : "this dimension";
+    this.error("E0317", `cannot infer the size \`${first.name}\` from the dimension \`${text}\``, first.span, ctx, [
+      { message: `a size symbol is bound only where it is a whole dimension, as in \`f32[${first.name}]\`; use \`${first.name}\` alone in some parameter's type` },
+    ]);
+    return true;
   }
 
   private expectDim(v: Value, span: Span, ctx: Ctx): Dim | null {
@@ -252,6 +287,8 @@ export class Elaborator implements Services {
     if (ctx.self) {
       const m = this.memberOf(ctx.self, name, null, ctx);
       if (m) return m;
+      // a member not evaluated yet shadows outer names all the same (`lookup` reports E0402)
+      if (ctx.self.decl.items.some((i) => i.name.name === name)) return undefined;
     }
     const entry = ctx.module.scope.get(name);
     if (entry) return this.entryValue(entry, ctx);
@@ -281,6 +318,8 @@ export class Elaborator implements Services {
         return { kind: "fn", decl: entry.decl, module: entry.module, self: null };
       case "model":
         return { kind: "modelDecl", decl: entry.decl, module: entry.module };
+      case "optimizer":
+        return { kind: "optimizer", decl: entry.decl, module: entry.module };
       case "const":
         return this.constValue(entry.decl, { ...this.rootCtx(entry.module), trail: ctx.trail });
       case "module":
@@ -294,9 +333,17 @@ export class Elaborator implements Services {
     }
   }
 
+  /** A top-level constant, evaluated once. */
   private constValue(decl: { name: { name: string; span: Span }; type: TypeExpr | null; value: Expr }, ctx: Ctx): Value {
     const memo = this.constValues.get(decl);
     if (memo) return memo;
+    const v = this.evalConst(decl, ctx);
+    this.constValues.set(decl, v);
+    return v;
+  }
+
+  /** A constant's value, checked against its declared type; a model's constants are evaluated per instance. */
+  private evalConst(decl: { name: { name: string; span: Span }; type: TypeExpr | null; value: Expr }, ctx: Ctx): Value {
     const at = this.constsInProgress.findIndex((c) => c.decl === decl);
     if (at >= 0) {
       const chain = [...this.constsInProgress.slice(at).map((c) => c.name), decl.name.name];
@@ -307,7 +354,6 @@ export class Elaborator implements Services {
     let v = this.evalExpr(decl.value, ctx);
     if (decl.type && v.kind !== "error") v = this.matchType(decl.type, v, new Map(), ctx, { say: (want, got) => `constant \`${decl.name.name}\` is declared as ${want}, but its value is ${got}`, span: decl.value.span, mode: "value" });
     this.constsInProgress.pop();
-    this.constValues.set(decl, v);
     return v;
   }
 
@@ -838,7 +884,8 @@ export class Elaborator implements Services {
       return null;
     }
     if (step !== 1) {
-      const size = Dims.divExact(Dims.add(len, step - 1), step);
+      // ceil(len / step) is len / step exactly when step divides len for every size
+      const size = Dims.divExact(len, step);
       if (size === undefined) {
         this.error("E0310", `a strided slice of an axis of run-time length ${Dims.format(n)} must have a length divisible by its step`, it.span, ctx);
         return null;
@@ -942,7 +989,8 @@ export class Elaborator implements Services {
     }
     const args = this.evalArgs(e.args, callee.kind === "modelDecl" ? ctx : { ...ctx, field: null });
     if (e.callee.kind === "name" && !isCallable(callee)) {
-      return this.error("E0306", `\`${e.callee.name}\` is not a function: it is ${describeValue(callee)}`, e.callee.span, ctx);
+      const hint = callee.kind === "optimizer" ? [{ message: `an optimizer is used by \`train\`, as in \`train Model.loss with ${e.callee.name}(...)\`` }] : [];
+      return this.error("E0306", `\`${e.callee.name}\` is not a function: it is ${describeValue(callee)}`, e.callee.span, ctx, hint);
     }
     return this.call(callee, args, e.span, ctx);
   }
@@ -1040,15 +1088,27 @@ export class Elaborator implements Services {
     const inner: Ctx = { env, module: fn.module, self: fn.self, trail, field: null, init: false, depth: ctx.depth + 1 };
     const bindings: Bindings = new Map();
     let failed = false;
+    const match = (p: Param, v: Value): Value => {
+      if (!p.type || v.kind === "error") return v;
+      const b = bound.get(p.name.name)!;
+      return this.matchType(p.type, v, bindings, inner, { say: (want, got) => `\`${name}\` expects argument \`${p.name.name}\` to be ${want}, found ${got}`, span: b.span, mode: "param", callerCtx: ctx, declSpan: p.span });
+    };
+    // parameters whose types have compound dims (`f32[2 * N]`) are matched last, when
+    // the bare dims of the others (`f32[N]`) have bound their symbols
+    const later: { p: Param; v: Value }[] = [];
     for (const p of fn.decl.params) {
       const b = bound.get(p.name.name)!;
       // defaults are evaluated where the function is declared, seeing earlier parameters
       let v = b.value ?? this.evalExpr(p.default!, { ...inner, env: env.child() });
-      if (p.type && v.kind !== "error") {
-        v = this.matchType(p.type, v, bindings, inner, { say: (want, got) => `\`${name}\` expects argument \`${p.name.name}\` to be ${want}, found ${got}`, span: b.span, mode: "param", callerCtx: ctx, declSpan: p.span });
-      }
+      if (hasCompoundDim(p.type)) later.push({ p, v });
+      else v = match(p, v);
       if (v.kind === "error") failed = true;
       env.define(p.name.name, v);
+    }
+    for (const { p, v } of later) {
+      const m = match(p, v);
+      if (m.kind === "error") failed = true;
+      env.define(p.name.name, m);
     }
     if (failed) return ERROR;
     for (const [s, d] of bindings) if (!env.has(s)) env.define(s, Array.isArray(d) ? { kind: "list", items: (d as Dim[]).map(int) } : int(d as Dim));
@@ -1205,7 +1265,7 @@ export class Elaborator implements Services {
           if (v.kind === "model" && v.inst.decl === tv.decl) return v;
           return mismatch(`an instance of model \`${tv.decl.name.name}\``);
         }
-        return this.error("E0301", `unknown type \`${t.path.map((p) => p.name).join(".")}\``, t.span, ctx, [
+        return this.error("E0207", `unknown type \`${t.path.map((p) => p.name).join(".")}\``, t.span, ctx, [
           { message: "types are f32, i32 or bool tensors (`f32[N, 3]`), int, float, bool, fn, lists `[int]`, and model names" },
         ]);
       }
@@ -1295,6 +1355,7 @@ export class Elaborator implements Services {
     }
     for (const p of deferred) {
       const e = (p.d as DimExpr & { kind: "dimExpr" }).expr;
+      if (this.unboundSize(e, bindings, ctx)) return ERROR;
       const env = ctx.env.child();
       for (const [s, d] of bindings) if (!Array.isArray(d) && !ctx.env.has(s)) env.define(s, int(d as Dim));
       const ev = this.evalExpr(e, { ...ctx, env });
@@ -1342,7 +1403,10 @@ export class Elaborator implements Services {
     }
     const claimed = this.claimedPaths.get(path);
     if (claimed && path !== "") {
-      this.error("E0504", `two sub-models would own parameters under \`${path}\``, span, ctx, [{ message: "the other one", span: claimed }]);
+      this.error("E0504", `two sub-models would both own the parameters under \`${path}\``, span, ctx, [
+        { message: "the other one", span: claimed },
+        { message: "a field's parameters are named by its path; instantiate each model in a field of its own, or as an element of a list" },
+      ]);
       return null;
     }
     this.claimedPaths.set(path, span);
@@ -1382,7 +1446,8 @@ export class Elaborator implements Services {
           inst.members.set(item.name.name, this.evalExpr(item.value, { ...self, field: child }));
           break;
         case "const":
-          inst.members.set(item.name.name, this.constValue(item, self));
+          // not memoized: the value depends on this instance's hyperparameters
+          inst.members.set(item.name.name, this.evalConst(item, self));
           break;
         case "fn":
           break;
@@ -1532,6 +1597,14 @@ function compressTrail(trail: readonly Note[]): Note[] {
 function bodySpan(decl: FnDecl): Span {
   if (decl.body.kind === "block") return decl.body.result?.span ?? decl.body.span;
   return decl.body.span;
+}
+
+/** Whether a type has a dimension that is an expression other than a bare name (`f32[2 * N]`). */
+function hasCompoundDim(t: TypeExpr | null): boolean {
+  if (!t) return false;
+  if (t.kind === "listType") return hasCompoundDim(t.element);
+  if (t.kind !== "namedType") return false;
+  return (t.dims ?? []).some((d) => d.kind === "dimExpr" && d.expr.kind !== "name" && d.expr.kind !== "number");
 }
 
 /** Values that `call` accepts (an `init` reports its own message). */

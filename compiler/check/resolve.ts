@@ -17,6 +17,7 @@ import type {
   ModelDecl,
   Module,
   Name,
+  OptimizerDecl,
   Stmt,
   TypeExpr,
   UseDecl,
@@ -33,6 +34,8 @@ export type ScopeEntry =
   | { readonly kind: "fn"; readonly decl: FnDecl; readonly module: ModuleInfo }
   | { readonly kind: "model"; readonly decl: ModelDecl; readonly module: ModuleInfo }
   | { readonly kind: "const"; readonly decl: ConstDecl; readonly module: ModuleInfo }
+  /** An update rule for `train ... with <optimizer>(...)`. */
+  | { readonly kind: "optimizer"; readonly decl: OptimizerDecl; readonly module: ModuleInfo }
   | { readonly kind: "module"; readonly module: ModuleInfo }
   /** A builtin re-exported by a standard-library module (`use std.nn.{tanh}`). */
   | { readonly kind: "builtin"; readonly name: string };
@@ -76,6 +79,7 @@ function declName(item: Item): Name | null {
   switch (item.kind) {
     case "fn":
     case "model":
+    case "optimizer":
     case "const":
       return item.name;
     case "use":
@@ -265,7 +269,9 @@ function collectDeclarations(mod: ModuleInfo, bag: DiagnosticBag): void {
         ? { kind: "fn", decl: item, module: mod }
         : item.kind === "model"
           ? { kind: "model", decl: item, module: mod }
-          : { kind: "const", decl: item as ConstDecl, module: mod };
+          : item.kind === "optimizer"
+            ? { kind: "optimizer", decl: item, module: mod }
+            : { kind: "const", decl: item as ConstDecl, module: mod };
     mod.exports.set(name.name, entry);
     mod.scope.set(name.name, entry);
   }
@@ -368,6 +374,16 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
       const n = d.kind === "dimRest" ? d.name : d.expr.kind === "name" ? { name: d.expr.name, span: d.expr.span } : null;
       if (n && !scope.lookup(n.name)) scope.names.set(n.name, { mutable: false, span: n.span, what: "size" });
     }
+    // names inside compound dims (`2 * N`) are sizes too; the checker says when it cannot infer one
+    const inner = (e: Expr): void => {
+      if (e.kind === "name") {
+        if (!scope.lookup(e.name)) scope.names.set(e.name, { mutable: false, span: e.span, what: "size" });
+      } else if (e.kind === "binary") {
+        inner(e.left);
+        inner(e.right);
+      } else if (e.kind === "unary") inner(e.operand);
+    };
+    for (const d of t.dims ?? []) if (d.kind === "dimExpr" && d.expr.kind !== "name") inner(d.expr);
   };
 
   // The head of every written type is a dtype, `int`/`float`/`bool`/`string`, or a model
@@ -437,8 +453,9 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
   const fn = (f: FnDecl, outer: Scope): void => {
     const scope = new Scope(outer);
     for (const p of f.params) {
+      // a default sees the parameters before it (the checker evaluates it so)
+      if (p.default) expr(p.default, scope);
       declare(scope, p.name, false, "parameter");
-      if (p.default) expr(p.default, outer);
     }
     for (const p of f.params) {
       typeHead(p.type, scope);
@@ -452,9 +469,9 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
   const model = (m: ModelDecl): void => {
     const scope = new Scope(moduleScope);
     for (const h of m.hyperparams) {
-      declare(scope, h.name, false, "hyperparameter");
       typeHead(h.type, moduleScope);
-      if (h.default) expr(h.default, moduleScope);
+      if (h.default) expr(h.default, scope);
+      declare(scope, h.name, false, "hyperparameter");
     }
     for (const it of m.items) declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
     for (const it of m.items) {
@@ -478,6 +495,33 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     }
   };
 
+  // An optimizer's `state`s are per-parameter tensors its functions may reassign.
+  const optimizer = (o: OptimizerDecl): void => {
+    const scope = new Scope(moduleScope);
+    for (const h of o.hyperparams) {
+      typeHead(h.type, moduleScope);
+      if (h.default) expr(h.default, scope);
+      declare(scope, h.name, false, "hyperparameter");
+    }
+    for (const it of o.items) declare(scope, it.name, it.kind === "state", it.kind === "fn" ? it.flavor : it.kind);
+    for (const it of o.items) {
+      switch (it.kind) {
+        case "state":
+          expr(it.init, initScope(scope));
+          break;
+        case "const":
+          typeHead(it.type, scope);
+          expr(it.value, scope);
+          break;
+        case "fn":
+          fn(it, scope);
+          break;
+        default:
+          assertNever(it, "optimizer item");
+      }
+    }
+  };
+
   const initScope = (outer: Scope): Scope => {
     const s = new Scope(outer);
     for (const n of INITIALIZER_NAMES) s.names.set(n, { mutable: false, span: mod.ast.span, what: "initializer" });
@@ -493,6 +537,9 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         break;
       case "model":
         model(item);
+        break;
+      case "optimizer":
+        optimizer(item);
         break;
       case "const":
         typeHead(item.type, moduleScope);
@@ -560,6 +607,7 @@ const KIND_NAMES: Readonly<Record<string, string>> = {
   field: "a model field",
   size: "a size symbol",
   hyperparameter: "a hyperparameter",
+  optimizer: "an optimizer",
   parameter: "a function parameter",
   "loop variable": "a loop variable",
 };

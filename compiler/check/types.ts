@@ -10,7 +10,7 @@
  * for run time is tensors: `TExpr` DAGs whose every node has a type, one per
  * entry function, which lowering maps to IR primitives.
  */
-import type { FnDecl, ModelDecl } from "../ast/nodes.js";
+import type { FnDecl, ModelDecl, OptimizerDecl } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { Dims, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
@@ -148,6 +148,8 @@ export type Value =
   | { readonly kind: "fn"; readonly decl: FnDecl; readonly module: ModuleInfo; readonly self: ModelInstance | null }
   | { readonly kind: "builtin"; readonly name: string }
   | { readonly kind: "modelDecl"; readonly decl: ModelDecl; readonly module: ModuleInfo }
+  /** An optimizer declaration; used only by `train`. */
+  | { readonly kind: "optimizer"; readonly decl: OptimizerDecl; readonly module: ModuleInfo }
   | { readonly kind: "model"; readonly inst: ModelInstance }
   | { readonly kind: "module"; readonly module: ModuleInfo }
   | { readonly kind: "init"; readonly init: Initializer }
@@ -180,6 +182,8 @@ export function describeValue(v: Value): string {
       return `builtin \`${v.name}\``;
     case "modelDecl":
       return `model \`${v.decl.name.name}\``;
+    case "optimizer":
+      return `optimizer \`${v.decl.name.name}\``;
     case "model":
       return `instance of model \`${v.inst.decl.name.name}\``;
     case "module":
@@ -219,6 +223,8 @@ export function valueKey(v: Value): string {
       return `builtin:${v.name}`;
     case "modelDecl":
       return `modelDecl:${v.module.name}.${v.decl.name.name}`;
+    case "optimizer":
+      return `optimizer:${v.module.name}.${v.decl.name.name}`;
     case "model":
       return `model:${v.inst.key}`;
     case "module":

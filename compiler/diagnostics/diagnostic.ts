@@ -29,8 +29,9 @@ export class DiagnosticBag {
 
   add(d: Diagnostic): void {
     // The same mistake reached twice (for example through two instantiations of
-    // one generic function with the same shapes) is reported once.
-    const key = `${d.code}|${d.span.file}|${d.span.start}|${d.span.end}|${d.message}`;
+    // one generic function) is reported once: the first report of a code at a
+    // place wins, even when a later one words it for other shapes.
+    const key = `${d.code}|${d.span.file}|${d.span.start}|${d.span.end}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.items.push(d);

@@ -23,6 +23,7 @@ export type ItemCstChildren = {
   useDecl?: UseDeclCstNode[];
   fnDecl?: FnDeclCstNode[];
   modelDecl?: ModelDeclCstNode[];
+  optimizerDecl?: OptimizerDeclCstNode[];
   constDecl?: ConstDeclCstNode[];
   trainDecl?: TrainDeclCstNode[];
   Semicolon?: IToken[];
@@ -136,6 +137,44 @@ export type ModelItemCstChildren = {
   fnDecl?: FnDeclCstNode[];
   constDecl?: ConstDeclCstNode[];
   Semicolon?: IToken[];
+};
+
+export interface OptimizerDeclCstNode extends CstNode {
+  name: "optimizerDecl";
+  children: OptimizerDeclCstChildren;
+}
+
+export type OptimizerDeclCstChildren = {
+  Optimizer: IToken[];
+  Identifier: IToken[];
+  paramList?: ParamListCstNode[];
+  LCurly: IToken[];
+  optimizerItem?: OptimizerItemCstNode[];
+  RCurly: IToken[];
+};
+
+export interface OptimizerItemCstNode extends CstNode {
+  name: "optimizerItem";
+  children: OptimizerItemCstChildren;
+}
+
+export type OptimizerItemCstChildren = {
+  stateDecl?: StateDeclCstNode[];
+  fnDecl?: FnDeclCstNode[];
+  constDecl?: ConstDeclCstNode[];
+  Semicolon?: IToken[];
+};
+
+export interface StateDeclCstNode extends CstNode {
+  name: "stateDecl";
+  children: StateDeclCstChildren;
+}
+
+export type StateDeclCstChildren = {
+  stateKeyword: IToken[];
+  Identifier: IToken[];
+  Equals: IToken[];
+  expr: ExprCstNode[];
 };
 
 export interface ParamDeclCstNode extends CstNode {

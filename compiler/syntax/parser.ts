@@ -39,6 +39,7 @@ import {
   Loss,
   LParen,
   Model,
+  Optimizer,
   MultiplicativeOp,
   NumberLit,
   OrOr,
@@ -80,11 +81,12 @@ export class NnParser extends CstParser {
 
   readonly item = this.RULE("item", () => {
     this.OR({
-      ERR_MSG: "an item (`use`, `fn`, `loss`, `model`, `const` or `train`)",
+      ERR_MSG: "an item (`use`, `fn`, `loss`, `model`, `optimizer`, `const` or `train`)",
       DEF: [
         { ALT: () => this.SUBRULE(this.useDecl) },
         { ALT: () => this.SUBRULE(this.fnDecl) },
         { ALT: () => this.SUBRULE(this.modelDecl) },
+        { ALT: () => this.SUBRULE(this.optimizerDecl) },
         { ALT: () => this.SUBRULE(this.constDecl) },
         { ALT: () => this.SUBRULE(this.trainDecl) },
       ],
@@ -199,6 +201,35 @@ export class NnParser extends CstParser {
       ],
     });
     this.OPTION(() => this.CONSUME(Semicolon));
+  });
+
+  readonly optimizerDecl = this.RULE("optimizerDecl", () => {
+    this.CONSUME(Optimizer);
+    this.CONSUME(Identifier);
+    this.OPTION(() => this.SUBRULE(this.paramList));
+    this.CONSUME(LCurly);
+    this.MANY(() => this.SUBRULE(this.optimizerItem));
+    this.CONSUME(RCurly);
+  });
+
+  readonly optimizerItem = this.RULE("optimizerItem", () => {
+    this.OR({
+      ERR_MSG: "an optimizer item (`state name = init`, `fn` or `const`)",
+      DEF: [
+        { ALT: () => this.SUBRULE(this.stateDecl) },
+        { ALT: () => this.SUBRULE(this.fnDecl) },
+        { ALT: () => this.SUBRULE(this.constDecl) },
+      ],
+    });
+    this.OPTION(() => this.CONSUME(Semicolon));
+  });
+
+  /** `state m = zeros`: `state` is a keyword only here, so it stays usable as a name elsewhere. */
+  readonly stateDecl = this.RULE("stateDecl", () => {
+    this.CONSUME(Identifier, { LABEL: "stateKeyword" });
+    this.CONSUME2(Identifier);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
   });
 
   readonly paramDecl = this.RULE("paramDecl", () => {

@@ -21,6 +21,9 @@ import type {
   Item,
   ModelItem,
   Module,
+  OptimizerDecl,
+  OptimizerItem,
+  StateDecl,
   Name,
   NamedArg,
   NamedType,
@@ -194,6 +197,7 @@ export class AstBuilder extends BaseVisitor {
     if (ctx.useDecl) return this.sub(ctx.useDecl[0], this.useDecl);
     if (ctx.fnDecl) return this.sub(ctx.fnDecl[0], this.fnDecl);
     if (ctx.modelDecl) return this.sub(ctx.modelDecl[0], this.modelDecl);
+    if (ctx.optimizerDecl) return this.sub(ctx.optimizerDecl[0], this.optimizerDecl);
     if (ctx.constDecl) return this.sub(ctx.constDecl[0], this.constDecl);
     return this.sub(one(ctx.trainDecl, "item"), this.trainDecl);
   }
@@ -266,6 +270,35 @@ export class AstBuilder extends BaseVisitor {
     if (ctx.fieldDecl) return this.sub(ctx.fieldDecl[0], this.fieldDecl);
     if (ctx.fnDecl) return this.sub(ctx.fnDecl[0], this.fnDecl);
     return this.sub(one(ctx.constDecl, "model item"), this.constDecl);
+  }
+
+  optimizerDecl(ctx: Cst.OptimizerDeclCstChildren, span: Span): OptimizerDecl {
+    return {
+      kind: "optimizer",
+      name: this.name(one(ctx.Identifier, "name")),
+      hyperparams: ctx.paramList ? this.sub(ctx.paramList[0], this.paramList) : [],
+      items: this.all(ctx.optimizerItem, this.optimizerItem),
+      span,
+    };
+  }
+
+  optimizerItem(ctx: Cst.OptimizerItemCstChildren): OptimizerItem {
+    if (ctx.stateDecl) return this.sub(ctx.stateDecl[0], this.stateDecl);
+    if (ctx.fnDecl) return this.sub(ctx.fnDecl[0], this.fnDecl);
+    return this.sub(one(ctx.constDecl, "optimizer item"), this.constDecl);
+  }
+
+  stateDecl(ctx: Cst.StateDeclCstChildren, span: Span): StateDecl {
+    const kw = one(ctx.stateKeyword, "state keyword");
+    if (kw.image !== "state") {
+      this.bag.error("E0102", `expected an optimizer item (\`state name = init\`, \`fn\` or \`const\`), found identifier \`${kw.image}\``, this.file.span(kw.startOffset, (kw.endOffset ?? kw.startOffset) + 1));
+    }
+    return {
+      kind: "state",
+      name: this.name(one(ctx.Identifier, "name")),
+      init: this.sub(ctx.expr[0], this.expr),
+      span,
+    };
   }
 
   paramDecl(ctx: Cst.ParamDeclCstChildren, span: Span): ParamDecl {

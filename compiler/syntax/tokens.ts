@@ -146,6 +146,7 @@ export const As = keyword("as");
 export const Fn = keyword("fn");
 export const Loss = keyword("loss");
 export const Model = keyword("model");
+export const Optimizer = keyword("optimizer");
 export const Param = keyword("param");
 export const Const = keyword("const");
 export const Let = keyword("let");
@@ -211,6 +212,7 @@ export const allTokens: readonly TokenType[] = [
   Fn,
   Loss,
   Model,
+  Optimizer,
   Param,
   Const,
   Let,

@@ -51,8 +51,10 @@ describe("planProgram", () => {
   it("shares constants across functions (by dtype, shape and data) and kernels by body", () => {
     const g = new Graph();
     const { plan, kernels } = planProgram({ functions: twoFunctions(g), params: [], init: null });
+    // -0 and 0 are different constants (they differ under division)
     expect(plan.constants).toEqual([
       { dtype: "f32", data: [1, 2, 3] },
+      { dtype: "f32", data: [-0] },
       { dtype: "f32", data: [0] },
     ]);
     const f = plan.functions["M.f"]!;
