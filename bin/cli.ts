@@ -10,6 +10,9 @@ import { renderDiagnostics } from "../compiler/diagnostics/render.js";
 import { InternalCompilerError } from "../compiler/diagnostics/diagnostic.js";
 import { nncVersion } from "../compiler/paths.js";
 import { compile, isStage, STAGES, type CompileResult, type Stage } from "../compiler/pipeline.js";
+import { trainCommand, TrainCommandError } from "../compiler/driver/train.js";
+import type { BackendName } from "../runtime/backends/index.js";
+import { NncError } from "../runtime/errors.js";
 
 /** Where output goes; replaceable in tests. */
 export interface Io {
@@ -21,6 +24,12 @@ const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
 };
+
+function parseInteger(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new CommanderError(1, "nnc.badOption", `${what} must be an integer, not "${v}"`);
+  return n;
+}
 
 function report(result: CompileResult, io: Io): void {
   if (result.diagnostics.length > 0) io.err(renderDiagnostics(result.diagnostics, (p) => result.sources.get(p)) + "\n");
@@ -108,11 +117,60 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       status = result.ok ? 0 : 1;
     });
 
+  program
+    .command("train")
+    .description("train the model of a file's `train` declaration and save a checkpoint, the loss curve and plots")
+    .argument("<file>", "the .nn file with a `train` declaration")
+    .option("--steps <n>", "number of steps (default: the file's `steps`)", (v) => parseInteger(v, "--steps"))
+    .option("--seed <n>", "seed of the parameters and the data (default: the file's `seed`, else 0)", (v) => parseInteger(v, "--seed"))
+    .option("--backend <name>", "cpu (default), webgpu, webgl2 or auto", "cpu")
+    .option("--precision <p>", "f32 (default) or f64 storage on the CPU", "f32")
+    .option("-o, --out <dir>", "folder for the checkpoint, plots and summary (default: runs/<file name>)")
+    .option("--resume <checkpoint>", "continue from a checkpoint written by an earlier run")
+    .option("--model <name>", "the model to train, when the file trains several")
+    .option("--log-every <n>", "update the progress line every n steps", (v) => parseInteger(v, "--log-every"))
+    .option("-I, --include <dir...>", "folders searched for `use` of your own modules")
+    .action(async (file: string, opts: { steps?: number; seed?: number; backend: string; precision: string; out?: string; resume?: string; model?: string; logEvery?: number; include?: string[] }) => {
+      if (!["cpu", "webgpu", "webgl2", "auto"].includes(opts.backend)) throw new CommanderError(1, "nnc.badOption", `unknown backend "${opts.backend}"; use cpu, webgpu, webgl2 or auto`);
+      if (opts.precision !== "f32" && opts.precision !== "f64") throw new CommanderError(1, "nnc.badOption", `--precision must be f32 or f64, not "${opts.precision}"`);
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      try {
+        const outcome = await trainCommand(file, {
+          ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          backend: opts.backend as BackendName,
+          precision: opts.precision,
+          ...(opts.out !== undefined ? { out: opts.out } : {}),
+          ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
+          ...(opts.model !== undefined ? { model: opts.model } : {}),
+          ...(opts.logEvery !== undefined ? { logEvery: opts.logEvery } : {}),
+          ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}),
+          write: (t) => io.err(t),
+          isTTY: io === processIo && process.stderr.isTTY === true,
+          signal: controller.signal,
+        });
+        if ("diagnostics" in outcome) {
+          report(outcome, io);
+          status = 1;
+        }
+      } finally {
+        process.removeListener("SIGINT", stop);
+      }
+    });
+
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return status;
   } catch (e) {
+    if (e instanceof TrainCommandError || e instanceof NncError) {
+      // a bad option, a missing data file, an unavailable backend, a non-finite loss…
+      io.err(`nnc: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof CommanderError) {
+      if (e.code === "nnc.badOption") io.err(`error: ${e.message}\n`);
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       if (e.code === "nnc.badStage") io.err(`error: ${e.message}\n`);
       return e.exitCode === 0 ? 0 : 1;

@@ -30,6 +30,7 @@ import { isDType, isNumeric, type DType } from "../core/dtype.js";
 import { assertNever, type DiagnosticBag, type Note } from "../diagnostics/diagnostic.js";
 import { BUILTINS, type CallArgs, type Services } from "./builtins.js";
 import { Env, type Ctx } from "./env.js";
+import { TrainChecker } from "./train.js";
 import { INITIALIZER_NAMES, type LoadedProgram, type ModuleInfo, type ScopeEntry } from "./resolve.js";
 import { broadcastShapes, matmulShape } from "./shapes.js";
 import { suggest } from "./suggest.js";
@@ -65,7 +66,7 @@ const bool = (b: boolean): Value => ({ kind: "bool", value: b });
 type Flow = { readonly value: Value } | null;
 
 /** Where a value is checked against a declared type, and how a mismatch is worded. */
-interface MatchSite {
+export interface MatchSite {
   /** The message for a mismatch, given the expected and the found type or value. */
   readonly say: (expected: string, found: string) => string;
   /** Where the mismatch is reported. */
@@ -78,7 +79,7 @@ interface MatchSite {
 }
 
 /** Size symbols bound while matching a call's arguments against parameter types. */
-type Bindings = Map<string, Dim | readonly Dim[]>;
+export type Bindings = Map<string, Dim | readonly Dim[]>;
 
 function hash32(s: string): number {
   let h = 0x811c9dc5;
@@ -136,6 +137,24 @@ export class Elaborator implements Services {
           assertNever(item, "item");
       }
     }
+    // `train` declarations add a training step to their model
+    const trainer = new TrainChecker(this);
+    for (const item of mod.ast.items) {
+      if (item.kind !== "train") continue;
+      const name = item.target[0]!.name;
+      const k = models.findIndex((m) => m.name === name);
+      if (k < 0) {
+        const decl = mod.ast.items.find((i) => i.kind === "model" && i.name.name === name);
+        if (decl) this.error("E0501", `\`train\` needs a model whose hyperparameters all have defaults, so it can be instantiated; \`${name}\` has some without`, item.target[0]!.span, null);
+        continue;
+      }
+      if (models[k]!.train) {
+        this.error("E0501", `model \`${name}\` has two \`train\` declarations`, item.span, null);
+        continue;
+      }
+      const trained = trainer.check(item, models[k]!, mod);
+      if (trained) models[k] = trained;
+    }
     const clash = models.find((m) => m.name === FUNCTIONS_CLASS);
     if (clash && functions.length > 0) {
       this.error("E0506", `a model cannot be named \`${FUNCTIONS_CLASS}\` in a file with top-level entry functions: the generated module exports those as class \`${FUNCTIONS_CLASS}\``, clash.decl.name.span, null);
@@ -143,7 +162,7 @@ export class Elaborator implements Services {
     return { name: mod.name, models, functions };
   }
 
-  private rootCtx(module: ModuleInfo, self: ModelInstance | null = null): Ctx {
+  rootCtx(module: ModuleInfo, self: ModelInstance | null = null): Ctx {
     return { env: new Env(null), module, self, trail: [], field: null, init: false, depth: 0 };
   }
 
@@ -160,7 +179,7 @@ export class Elaborator implements Services {
         if (f) functions.push(f);
       }
     }
-    return { name: decl.name.name, decl, instance: inst, params: this.params, functions };
+    return { name: decl.name.name, decl, instance: inst, params: this.params, functions, train: null };
   }
 
   /** Elaborates an entry function with symbolic sizes for its inputs. */
@@ -278,6 +297,28 @@ export class Elaborator implements Services {
     return ERROR;
   }
 
+  warning(code: string, message: string, span: Span, ctx: Ctx | null, notes: readonly Note[] = []): void {
+    this.bag.warning(code, message, span, [...notes, ...compressTrail(ctx?.trail ?? []).slice(0, 4)]);
+  }
+
+  /** Every parameter tensor of a model instance and its sub-models, in declaration order. */
+  modelParams(inst: ModelInstance): TExpr[] {
+    const out: TExpr[] = [];
+    const seen = new Set<string>();
+    const walk = (v: Value): void => {
+      if (v.kind === "tensor" && v.expr.kind === "param" && !seen.has(v.expr.path)) {
+        seen.add(v.expr.path);
+        out.push(v.expr);
+      } else if (v.kind === "model") {
+        for (const m of v.inst.members.values()) walk(m);
+      } else if (v.kind === "list") {
+        for (const m of v.items) walk(m);
+      }
+    };
+    walk({ kind: "model", inst });
+    return out;
+  }
+
   // ---------------------------------------------------------------- names
 
   /** Looks a name up without reporting; undefined if it is not defined. */
@@ -289,6 +330,9 @@ export class Elaborator implements Services {
       if (m) return m;
       // a member not evaluated yet shadows outer names all the same (`lookup` reports E0402)
       if (ctx.self.decl.items.some((i) => i.name.name === name)) return undefined;
+      // the instance itself, and the list of its parameters (for `grad(L, params)`)
+      if (name === "self") return { kind: "model", inst: ctx.self };
+      if (name === "params") return { kind: "list", items: this.modelParams(ctx.self).map((expr) => ({ kind: "tensor" as const, expr })) };
     }
     const entry = ctx.module.scope.get(name);
     if (entry) return this.entryValue(entry, ctx);
@@ -334,7 +378,7 @@ export class Elaborator implements Services {
   }
 
   /** A top-level constant, evaluated once. */
-  private constValue(decl: { name: { name: string; span: Span }; type: TypeExpr | null; value: Expr }, ctx: Ctx): Value {
+  constValue(decl: { name: { name: string; span: Span }; type: TypeExpr | null; value: Expr }, ctx: Ctx): Value {
     const memo = this.constValues.get(decl);
     if (memo) return memo;
     const v = this.evalConst(decl, ctx);
@@ -962,7 +1006,7 @@ export class Elaborator implements Services {
 
   // ---------------------------------------------------------------- calls
 
-  private evalArgs(args: readonly Arg[], ctx: Ctx): CallArgs {
+  evalArgs(args: readonly Arg[], ctx: Ctx): CallArgs {
     const positional: { value: Value; span: Span }[] = [];
     const named = new Map<string, { value: Value; span: Span; nameSpan: Span }>();
     args.forEach((a, i) => {
@@ -1027,7 +1071,7 @@ export class Elaborator implements Services {
   }
 
   /** Matches call arguments to declared parameters (by position, then name, then defaults). */
-  private bindParams(
+  bindParams(
     params: readonly Param[],
     args: CallArgs,
     what: string,
@@ -1071,19 +1115,23 @@ export class Elaborator implements Services {
     return ok ? out : null;
   }
 
-  private fnName(fn: Value & { kind: "fn" }): string {
+  fnName(fn: Value & { kind: "fn" }): string {
     return fn.self ? `${fn.self.decl.name.name}.${fn.decl.name.name}` : fn.decl.name.name;
   }
 
-  /** Specializes and inlines a user function for these arguments. */
-  private callFn(fn: Value & { kind: "fn" }, args: CallArgs, span: Span, ctx: Ctx): Value {
+  /**
+   * Specializes and inlines a user function for these arguments. `outer`, when
+   * given, is the parent of the function's parameter scope (an optimizer's
+   * hyperparameters and per-parameter state).
+   */
+  callFn(fn: Value & { kind: "fn" }, args: CallArgs, span: Span, ctx: Ctx, outer: Env | null = null): Value {
     const name = this.fnName(fn);
     if (ctx.depth >= MAX_DEPTH) {
       return this.error("E0406", `calls nest more than ${MAX_DEPTH} deep (unbounded recursion in \`${name}\`?)`, span, ctx);
     }
     const bound = this.bindParams(fn.decl.params, args, `\`${name}\``, span, ctx, fn.decl.name.span);
     if (!bound) return ERROR;
-    const env = new Env(null);
+    const env = new Env(outer);
     const trail: Note[] = [{ message: `in the call of \`${name}\` here`, span }, ...ctx.trail];
     const inner: Ctx = { env, module: fn.module, self: fn.self, trail, field: null, init: false, depth: ctx.depth + 1 };
     const bindings: Bindings = new Map();
@@ -1502,7 +1550,7 @@ export class Elaborator implements Services {
     }
   }
 
-  private initializer(e: Expr, shape: readonly number[], ctx: Ctx): Initializer | null {
+  initializer(e: Expr, shape: readonly number[], ctx: Ctx): Initializer | null {
     const ictx: Ctx = { ...ctx, init: true };
     // `normal(0.1)`, `uniform(-1, 1)`, `constant(0.5)`
     if (e.kind === "call" && e.callee.kind === "name" && ["normal", "uniform", "constant"].includes(e.callee.name) && !ctx.module.scope.has(e.callee.name)) {

@@ -41,6 +41,9 @@ function primLabel(e: TExpr & { kind: "prim" }): string {
     case "reshape":
     case "broadcast":
     case "one_hot":
+    case "grad":
+    case "jvp":
+    case "stop_gradient":
       return p.op;
     default:
       return assertNever(p, "prim");

@@ -28,6 +28,7 @@ import { displayPath, stdlibDir } from "../paths.js";
 import { parseModule } from "../syntax/index.js";
 import { BUILTIN_NAMES } from "./builtins.js";
 import { suggest } from "./suggest.js";
+import { DATA_SOURCES } from "./train.js";
 
 /** What a module-level name refers to. */
 export type ScopeEntry =
@@ -474,6 +475,10 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
       declare(scope, h.name, false, "hyperparameter");
     }
     for (const it of m.items) declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
+    // the instance itself and the list of its parameters, unless a member takes the name
+    for (const implicit of ["self", "params"]) {
+      if (!scope.names.has(implicit)) scope.names.set(implicit, { mutable: false, span: m.name.span, what: "model" });
+    }
     for (const it of m.items) {
       switch (it.kind) {
         case "param":
@@ -545,11 +550,20 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         typeHead(item.type, moduleScope);
         expr(item.value, moduleScope);
         break;
-      case "train":
+      case "train": {
         checkTrain(item.target, mod, bag);
         expr(item.optimizer, moduleScope);
-        for (const o of item.options) expr(o.value, moduleScope);
+        // options see the model's members (`predict = u`), the step `t` (in `lr`) and the data sources
+        const trainScope = new Scope(moduleScope);
+        const target = mod.scope.get(item.target[0]?.name ?? "");
+        if (target?.kind === "model") {
+          for (const it of target.decl.items) trainScope.names.set(it.name.name, { mutable: false, span: it.name.span, what: it.kind });
+          for (const h of target.decl.hyperparams) trainScope.names.set(h.name.name, { mutable: false, span: h.name.span, what: "hyperparameter" });
+        }
+        for (const n of [...DATA_SOURCES, "t"]) if (!trainScope.lookup(n)) trainScope.names.set(n, { mutable: false, span: item.span, what: "data source" });
+        for (const o of item.options) expr(o.value, trainScope);
         break;
+      }
       default:
         assertNever(item, "item");
     }

@@ -14,6 +14,7 @@ import type { FnDecl, ModelDecl, OptimizerDecl } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { Dims, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
+import type { DataSpec } from "../../runtime/train/data.js";
 import type { ModuleInfo } from "./resolve.js";
 
 /** The type of a run-time tensor: element type and (possibly symbolic) shape. */
@@ -95,7 +96,12 @@ export type Prim =
   | { readonly op: "random"; readonly dist: "uniform" | "normal"; readonly salt: number }
   | { readonly op: "gather"; readonly axis: number }
   | { readonly op: "scatter_add"; readonly axis: number }
-  | { readonly op: "conv2d"; readonly stride: readonly [number, number]; readonly padding: readonly [number, number] };
+  | { readonly op: "conv2d"; readonly stride: readonly [number, number]; readonly padding: readonly [number, number] }
+  /** `grad(L, w)`: args [L, w]. */
+  | { readonly op: "grad" }
+  /** Derivative of args[0] along tangent args[2] of args[1]. */
+  | { readonly op: "jvp" }
+  | { readonly op: "stop_gradient" };
 
 // ---------------------------------------------------------------- compile-time values
 
@@ -128,6 +134,8 @@ export type Initializer =
 /** A model parameter as checked: path, type, initializer. */
 export interface ParamInfo {
   readonly path: string;
+  /** `"state"` for optimizer state and the step counter; trainable otherwise. */
+  readonly kind?: "param" | "state";
   readonly type: TensorType;
   readonly init: Initializer;
   readonly span: Span;
@@ -249,7 +257,33 @@ export interface CheckedFunction {
   /** Size symbols bound by the inputs, in order of first appearance. */
   readonly symbols: readonly string[];
   readonly outputs: readonly TExpr[];
+  /** State written back after a call (a training step's parameters and optimizer state). */
+  readonly updates?: readonly { readonly path: string; readonly expr: TExpr }[];
   readonly span: Span;
+}
+
+/** A `train` declaration, checked: what `nnc train` and the module's `training` config need. */
+export interface CheckedTrain {
+  /** The loss being minimized (a function of the model). */
+  readonly loss: string;
+  /** The optimizer as written, for reports: `adam(lr = 0.001)`. */
+  readonly optimizer: string;
+  readonly steps: number;
+  readonly seed: number;
+  /** Minibatch size for fixed datasets (files, spirals); null for whole datasets. */
+  readonly batch: number | null;
+  readonly keepBest: boolean;
+  readonly logEvery: number | null;
+  /** A data source for every input of the loss (and of `step`), by input name. */
+  readonly data: Readonly<Record<string, DataSpec>>;
+  /** The model function that predicts the solution (PINNs), with `exact` compiled beside it. */
+  readonly predict: string | null;
+  /** Whether the module has an `exact` function (the known solution, on `predict`'s inputs). */
+  readonly exact: boolean;
+  /** Points where prediction and exact solution are compared. */
+  readonly test: DataSpec | null;
+  /** A classifier function whose argmax is compared with the loss's integer labels. */
+  readonly accuracy: { readonly fn: string; readonly labels: string } | null;
 }
 
 /** A model instantiated with its default hyperparameters. */
@@ -260,6 +294,8 @@ export interface CheckedModel {
   /** Every parameter of the model and its sub-models, in declaration order. */
   readonly params: readonly ParamInfo[];
   readonly functions: readonly CheckedFunction[];
+  /** The model's `train` declaration, with `step` among `functions`; null without one. */
+  readonly train: CheckedTrain | null;
 }
 
 /** What the checker hands to lowering. */

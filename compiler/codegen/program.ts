@@ -6,6 +6,7 @@
 import type { ProgramPlan } from "../../runtime/plan.js";
 import type { IrProgram } from "../lower/lower.js";
 import { FUNCTIONS_CLASS } from "../check/elaborate.js";
+import type { CheckedTrain } from "../check/types.js";
 import { planProgram } from "./plan.js";
 import type { KernelSource } from "./ts.js";
 
@@ -17,6 +18,8 @@ export interface PlannedUnit {
   readonly plan: ProgramPlan;
   /** `fn` or `loss`, by function name. */
   readonly flavors: ReadonlyMap<string, "fn" | "loss">;
+  /** The model's training configuration (a `train` declaration), or null. */
+  readonly train: CheckedTrain | null;
 }
 
 export interface PlannedProgram {
@@ -51,11 +54,11 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
   };
   for (const m of ir.models) {
     const p = planProgram({ functions: m.functions, params: m.params, init: m.init });
-    units.push({ name: m.name, kind: "model", plan: share(p.plan, p.kernels), flavors: m.flavors });
+    units.push({ name: m.name, kind: "model", plan: share(p.plan, p.kernels), flavors: m.flavors, train: m.train });
   }
   if (ir.functions.length > 0) {
     const p = planProgram({ functions: ir.functions, params: [], init: null });
-    units.push({ name: FUNCTIONS_CLASS, kind: "functions", plan: share(p.plan, p.kernels), flavors: new Map(ir.functions.map((f) => [f.name, "fn" as const])) });
+    units.push({ name: FUNCTIONS_CLASS, kind: "functions", plan: share(p.plan, p.kernels), flavors: new Map(ir.functions.map((f) => [f.name, "fn" as const])), train: null });
   }
   return { name: ir.name, units, kernels };
 }

@@ -26,19 +26,40 @@ function dimsKey(ds: readonly Dim[]): string {
   return ds.map(Dims.key).join(",");
 }
 
+/** A number in a key: `-0` is not `0` (they differ under division), so it keeps its sign. */
+function numKey(x: number): string {
+  return Object.is(x, -0) ? "-0" : String(x);
+}
+
 /** A canonical key of a node's attributes (every field but identity, type and inputs). */
 function attrsKey(spec: NodeSpec): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(spec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (k === "op" || k === "inputs" || k === "dtype" || k === "shape") continue;
+    if (
+      k === "op" ||
+      k === "inputs" ||
+      k === "dtype" ||
+      k === "shape" ||
+      k === "id" ||
+      k === "span"
+    )
+      continue;
     if (Array.isArray(v))
       parts.push(
-        `${k}=[${(v as readonly Dim[]).map((x) => (typeof x === "number" ? String(x) : Dims.key(x))).join(",")}]`,
+        `${k}=[${(v as readonly Dim[]).map((x) => (typeof x === "number" ? numKey(x) : Dims.key(x))).join(",")}]`,
       );
     else if (typeof v === "object" && v !== null) parts.push(`${k}=${Dims.key(v as Dim)}`);
-    else parts.push(`${k}=${String(v)}`);
+    else parts.push(`${k}=${typeof v === "number" ? numKey(v) : String(v)}`);
   }
   return parts.join(";");
+}
+
+/**
+ * The identity of a node for deduplication: op, dtype, shape, attributes and
+ * the ids of its inputs. Two nodes of one graph never share a key.
+ */
+export function structuralKey(n: NodeSpec | Node): string {
+  return `${n.op}|${n.dtype}|${dimsKey(n.shape)}|${attrsKey(n)}|${n.inputs.map((i) => i.id).join(",")}`;
 }
 
 /** Owns the nodes of one compilation unit and deduplicates them. */
@@ -57,7 +78,7 @@ export class Graph {
   make<O extends Op>(spec: Extract<NodeSpec, { op: O }>): NodeOf<O> {
     const t = inferType(spec);
     const full = { ...spec, dtype: t.dtype, shape: t.shape } as NodeSpec;
-    const key = `${full.op}|${full.dtype}|${dimsKey(full.shape)}|${attrsKey(full)}|${full.inputs.map((i) => i.id).join(",")}`;
+    const key = structuralKey(full);
     const found = this.table.get(key);
     if (found) return found as NodeOf<O>;
     const node = Object.freeze({
@@ -83,9 +104,8 @@ export class Graph {
 
   /** A tensor literal; `data` is row-major and its length the shape's size. */
   constant(data: readonly number[], dtype: DType, shape: readonly number[] = []): Node {
-    const norm = data.map((v) =>
-      dtype === "bool" ? (v ? 1 : 0) : dtype === "i32" ? v | 0 : v === 0 ? 0 : v,
-    );
+    // f32 keeps -0: 1 / -0 is -inf
+    const norm = data.map((v) => (dtype === "bool" ? (v ? 1 : 0) : dtype === "i32" ? v | 0 : v));
     return this.make({ op: "constant", data: Object.freeze(norm), dtype, shape, inputs: [] });
   }
 
@@ -168,7 +188,7 @@ export class Graph {
   }
 
   transpose(x: Node, perm: readonly number[]): Node {
-    if (perm.every((p, i) => p === i)) return x;
+    if (perm.length === x.shape.length && perm.every((p, i) => p === i)) return x;
     if (x.op === "transpose") {
       const inner = x.perm;
       return this.transpose(
@@ -182,10 +202,15 @@ export class Graph {
   /** `sizes` are the output extents per axis. */
   slice(x: Node, starts: readonly Dim[], sizes: readonly Dim[], steps?: readonly number[]): Node {
     const st = steps ?? x.shape.map(() => 1);
-    const whole = x.shape.every(
-      (d, i) =>
-        Dims.equal(starts[i]!, 0) && Dims.equal(sizes[i]!, d) && (st[i] === 1 || Dims.equal(d, 1)),
-    );
+    const whole =
+      starts.length === x.shape.length &&
+      sizes.length === x.shape.length &&
+      x.shape.every(
+        (d, i) =>
+          Dims.equal(starts[i]!, 0) &&
+          Dims.equal(sizes[i]!, d) &&
+          (st[i] === 1 || Dims.equal(d, 1)),
+      );
     if (whole) return x;
     return this.make({
       op: "slice",
@@ -206,6 +231,8 @@ export class Graph {
   ): Node {
     const inter = interior ?? x.shape.map(() => 0);
     if (
+      low.length === x.shape.length &&
+      high.length === x.shape.length &&
       low.every((d) => Dims.equal(d, 0)) &&
       high.every((d) => Dims.equal(d, 0)) &&
       inter.every((d) => d === 0)

@@ -5,18 +5,38 @@
  */
 import { Dims, formatShape, shapesEqual } from "../core/dim.js";
 import { invariant } from "../diagnostics/diagnostic.js";
-import { reachable } from "./build.js";
+import { structuralKey } from "./build.js";
 import { functionRoots, type IrFunction, type Node } from "./ops.js";
 import { inferType } from "./rules.js";
 
+/**
+ * Every node object reachable from `roots`, by identity (not by id, so that
+ * two distinct objects with one id are both seen), in id order.
+ */
+function collect(roots: readonly Node[]): Node[] {
+  const seen = new Set<Node>();
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const i of n.inputs) if (!seen.has(i)) stack.push(i);
+  }
+  return [...seen].sort((a, b) => a.id - b.id);
+}
+
 /** Checks one set of roots; throws an internal compiler error on the first violation. */
 export function verifyNodes(roots: readonly Node[]): void {
-  const nodes = reachable(roots);
+  const nodes = collect(roots);
   const ids = new Set<number>();
+  const keys = new Map<string, Node>();
   for (const n of nodes) {
-    invariant(!ids.has(n.id), `duplicate node id %${n.id}`);
+    invariant(!ids.has(n.id), `duplicate node id %${n.id}: two different nodes share it`);
     ids.add(n.id);
-    invariant(Object.isFrozen(n), `node %${n.id} is mutable`);
+    invariant(
+      Object.isFrozen(n) && Object.isFrozen(n.shape) && Object.isFrozen(n.inputs),
+      `node %${n.id} is mutable`,
+    );
     for (const i of n.inputs)
       invariant(i.id < n.id, `node %${n.id} (${n.op}) uses later node %${i.id}`);
     const t = inferType(n);
@@ -31,6 +51,13 @@ export function verifyNodes(roots: readonly Node[]): void {
     );
     for (const d of n.shape)
       invariant(Dims.nonNegative(d), `node %${n.id}: negative dimension ${Dims.format(d)}`);
+    const key = structuralKey(n);
+    const twin = keys.get(key);
+    invariant(
+      twin === undefined,
+      () => `node %${n.id} (${n.op}) duplicates %${twin?.id}: built twice`,
+    );
+    keys.set(key, n);
   }
 }
 
@@ -40,13 +67,13 @@ export function verifyFunction(fn: IrFunction): void {
     invariant(inp.op === "input" && inp.index === i, `${fn.name}: input ${i} is not input #${i}`);
   });
   const roots = functionRoots(fn);
-  const declared = new Set(fn.inputs.map((i) => i.id));
-  for (const n of reachable(roots)) {
-    if (n.op === "input")
-      invariant(declared.has(n.id), `${fn.name}: uses undeclared input ${n.name}`);
+  const nodes = collect(roots);
+  const declared = new Set<Node>(fn.inputs);
+  for (const n of nodes) {
+    if (n.op === "input") invariant(declared.has(n), `${fn.name}: uses undeclared input ${n.name}`);
   }
   const known = new Set(fn.symbols);
-  for (const n of reachable(roots)) {
+  for (const n of nodes) {
     for (const d of n.shape) {
       for (const s of Dims.symbols(d))
         invariant(known.has(s), `${fn.name}: node %${n.id} uses unbound size symbol ${s}`);

@@ -13,7 +13,7 @@ import {
   type Node,
   type ParamInfo as IrParamInfo,
 } from "../ir/ops.js";
-import type { CheckedFunction, CheckedProgram, ParamInfo, TExpr } from "../check/types.js";
+import type { CheckedFunction, CheckedProgram, CheckedTrain, ParamInfo, TExpr } from "../check/types.js";
 import { lowerPrim } from "./prims.js";
 
 /** A model after lowering: its parameters, their initializer, and its functions. */
@@ -25,6 +25,8 @@ export interface IrModel {
   readonly functions: readonly IrFunction[];
   /** `fn` or `loss`, by function name. */
   readonly flavors: ReadonlyMap<string, "fn" | "loss">;
+  /** The model's training configuration, when it has a `train` declaration. */
+  readonly train: CheckedTrain | null;
 }
 
 export interface IrProgram {
@@ -95,7 +97,8 @@ export class Lowerer {
 function lowerFunction(f: CheckedFunction, lowerer: Lowerer): IrFunction {
   const inputs = f.inputs.map((i) => lowerer.lower(i) as InputNode);
   const outputs = f.outputs.map((o) => lowerer.lower(o));
-  return { name: f.name, inputs, outputs, symbols: f.symbols };
+  const updates = f.updates?.map((u) => ({ path: u.path, node: lowerer.lower(u.expr) }));
+  return { name: f.name, inputs, outputs, symbols: f.symbols, ...(updates ? { updates } : {}) };
 }
 
 /** A 32-bit FNV-1a hash: parameter salts depend on the parameter's path only. */
@@ -188,6 +191,7 @@ export function lowerProgram(program: CheckedProgram): IrProgram {
       init,
       functions: m.functions.map((f) => lowerFunction(f, lowerer)),
       flavors: new Map(m.functions.map((f) => [f.name, f.flavor])),
+      train: m.train,
     };
   });
   const functions = program.functions.map((f) => lowerFunction(f, lowerer));

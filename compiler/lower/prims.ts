@@ -175,10 +175,15 @@ export function lowerPrim(g: Graph, p: TPrim, args: readonly Node[]): Node {
           break;
         }
         case "logsumexp": {
+          // shift by the maximum where it is finite (else by 0), so that rows of
+          // -inf give -inf and rows with +inf give +inf rather than inf - inf = NaN;
+          // the shift cancels, so no derivative flows through it
           const m = g.reduce("max", x, axes);
-          const mk = bcast(g, keepDims(g, m, x.shape, axes), x.shape);
+          const finite = g.binary("lt", g.unary("abs", m), g.full(Infinity, "f32", m.shape));
+          const shift = g.stopGradient(g.select(finite, m, g.full(0, "f32", m.shape)));
+          const mk = bcast(g, keepDims(g, shift, x.shape, axes), x.shape);
           const s = g.reduce("sum", g.unary("exp", g.binary("sub", x, mk)), axes);
-          r = g.binary("add", g.unary("log", s), m);
+          r = g.binary("add", g.unary("log", s), shift);
           break;
         }
         default:
@@ -240,6 +245,12 @@ export function lowerPrim(g: Graph, p: TPrim, args: readonly Node[]): Node {
       return g.scatterAdd(args[0]!, args[1]!, prim.axis, shape);
     case "conv2d":
       return conv2d(g, p as TPrim & { prim: { op: "conv2d" } }, args[0]!, args[1]!);
+    case "grad":
+      return g.grad(args[0]!, args[1]!);
+    case "jvp":
+      return g.jvp(args[0]!, args[1]!, args[2]!);
+    case "stop_gradient":
+      return g.stopGradient(args[0]!);
     default:
       return assertNever(prim, "prim");
   }
