@@ -8,14 +8,14 @@ import type { CpuKernel } from "../../runtime/backends/cpu.js";
 import { CompiledModule, type ModuleOptions } from "../../runtime/module.js";
 import type { ProgramPlan } from "../../runtime/plan.js";
 import { InternalCompilerError } from "../diagnostics/diagnostic.js";
-import type { KernelSource } from "./ts.js";
+import { kernelBodyToJs, type KernelSource } from "./ts.js";
 
 /** Compiles kernel sources to functions, by name. A body that does not parse is a compiler bug. */
 export function compileKernels(kernels: readonly KernelSource[]): Record<string, CpuKernel> {
   const out: Record<string, CpuKernel> = {};
   for (const k of kernels) {
     try {
-      out[k.name] = new Function("i", "o", "s", k.body) as CpuKernel;
+      out[k.name] = new Function("i", "o", "s", kernelBodyToJs(k.body)) as CpuKernel;
     } catch (e) {
       throw new InternalCompilerError(
         `kernel ${k.name} does not compile: ${e instanceof Error ? e.message : String(e)}\n${k.body}`,

@@ -147,13 +147,13 @@ describe("kernel text", () => {
     const x = g.input("x", 0, "f32", [B, 3]);
     expect(renderKernelBody(g.binary("add", x, x), ["B"])).toBe(
       [
-        "const x0 = i[0] ?? o;",
-        "const x1 = i[1] ?? o;",
-        "const s0 = s[0] ?? 0;",
+        "const x0 = i[0]!;",
+        "const x1 = i[1]!;",
+        "const s0 = s[0]!;",
         "const n0 = 3 * s0;",
         "for (let k = 0; k < n0; k++) {",
-        "  const a = x0[k] ?? 0;",
-        "  const b = x1[k] ?? 0;",
+        "  const a = x0[k]!;",
+        "  const b = x1[k]!;",
         "  o[k] = a + b;",
         "}",
       ].join("\n"),
@@ -161,17 +161,17 @@ describe("kernel text", () => {
     const y = g.input("y", 0, "i32", [2, 2]);
     expect(renderKernelBody(g.matmul(y, y), [])).toBe(
       [
-        "const x0 = i[0] ?? o;",
-        "const x1 = i[1] ?? o;",
+        "const x0 = i[0]!;",
+        "const x1 = i[1]!;",
         "const acc = new Int32Array(2);",
         "for (let m1 = 0; m1 < 2; m1++) {",
         "  acc.fill(0);",
         "  for (let k = 0; k < 2; k++) {",
-        "    const v = x0[m1 * 2 + k] ?? 0;",
+        "    const v = x0[m1 * 2 + k]!;",
         "    const w = k * 2;",
-        "    for (let c = 0; c < 2; c++) acc[c] = ((acc[c] ?? 0) + Math.imul(v, x1[w + c] ?? 0)) | 0;",
+        "    for (let c = 0; c < 2; c++) acc[c] = (acc[c]! + Math.imul(v, x1[w + c]!)) | 0;",
         "  }",
-        "  for (let c = 0; c < 2; c++) o[m1 * 2 + c] = acc[c] ?? 0;",
+        "  for (let c = 0; c < 2; c++) o[m1 * 2 + c] = acc[c]!;",
         "}",
       ].join("\n"),
     );
