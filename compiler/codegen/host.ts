@@ -113,7 +113,7 @@ function signatureDoc(f: FunctionPlan, flavor: "fn" | "loss"): string {
   return `\`${flavor} ${f.name}(${args}) -> ${out}\``;
 }
 
-function unitClass(u: PlannedUnit, planVar: string): string {
+function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string {
   const cls = safeIdent(u.name);
   const lines: string[] = [];
   const what =
@@ -127,6 +127,10 @@ function unitClass(u: PlannedUnit, planVar: string): string {
   lines.push(
     `  static readonly parameterShapes: Readonly<Record<string, readonly number[]>> = ${jsLiteral(shapes)};`,
   );
+  if (u.train) {
+    lines.push(`  /** The \`train\` declaration: steps, data of each input of \`step\`, evaluation (what \`nnc train\` runs). */`);
+    lines.push(`  static readonly training = ${jsLiteral(u.train)} as const;`);
+  }
   lines.push(`  private readonly module: $CompiledModule;`);
   lines.push(`  private constructor(module: $CompiledModule) { this.module = module; }`);
   lines.push(
@@ -157,10 +161,30 @@ function unitClass(u: PlannedUnit, planVar: string): string {
   lines.push(
     `  setParameters(values: Readonly<Record<string, $TensorLike>>): void { this.module.setParameters(values); }`,
   );
+  lines.push(`  /** A copy of all persistent state (parameters and, with \`step\`, optimizer state), by path. */`);
+  lines.push(`  state(): Record<string, $Tensor> { return this.module.state(); }`);
+  lines.push(`  /** Replaces persistent state by path, after checking every shape. */`);
+  lines.push(`  setState(values: Readonly<Record<string, $TensorLike>>): void { this.module.setState(values); }`);
+  lines.push(`  /** Saves the state as a safetensors checkpoint (Node; written atomically). */`);
+  lines.push(`  async save(path: string): Promise<void> {`);
+  lines.push(`    const { saveCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`);
+  lines.push(`    await saveCheckpoint(path, this.module.state(), { nnc: ${JSON.stringify(nncVersion)}, model: ${JSON.stringify(u.name)} });`);
+  lines.push(`  }`);
+  lines.push(`  /** Loads a checkpoint written by \`save\` or \`nnc train\`; a mismatched file changes nothing. */`);
+  lines.push(`  async load(path: string): Promise<void> {`);
+  lines.push(`    const { loadCheckpoint, applyCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`);
+  lines.push(`    applyCheckpoint(this.module, await loadCheckpoint(path));`);
+  lines.push(`  }`);
   lines.push(`  /** Releases the module's resources. */`);
   lines.push(`  dispose(): void { this.module.dispose(); }`);
   lines.push(`}`);
   return lines.join("\n");
+}
+
+/** Where the Node-only checkpoint helpers are, beside the runtime the module imports. */
+export function nodeHelpersImport(runtimeImport: string): string {
+  if (runtimeImport.endsWith("/index.js")) return `${runtimeImport.slice(0, -"/index.js".length)}/train/node.js`;
+  return `${runtimeImport}/train/node`;
 }
 
 /** The generated TypeScript module, unformatted. */
@@ -180,7 +204,7 @@ export function generateModuleSource(p: PlannedProgram, runtimeImport: string): 
   parts.push("");
   p.units.forEach((u, i) => {
     parts.push(`const $plan${i}: $ProgramPlan = ${jsLiteral(u.plan)};`, "");
-    parts.push(unitClass(u, `$plan${i}`), "");
+    parts.push(unitClass(u, `$plan${i}`, nodeHelpersImport(runtimeImport)), "");
   });
   return parts.join("\n");
 }
