@@ -27,12 +27,14 @@ const processIo: Io = {
 
 function parseInteger(v: string, what: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new CommanderError(1, "nnc.badOption", `${what} must be an integer, not "${v}"`);
+  if (!Number.isInteger(n))
+    throw new CommanderError(1, "nnc.badOption", `${what} must be an integer, not "${v}"`);
   return n;
 }
 
 function report(result: CompileResult, io: Io): void {
-  if (result.diagnostics.length > 0) io.err(renderDiagnostics(result.diagnostics, (p) => result.sources.get(p)) + "\n");
+  if (result.diagnostics.length > 0)
+    io.err(renderDiagnostics(result.diagnostics, (p) => result.sources.get(p)) + "\n");
 }
 
 function dumps(result: CompileResult, io: Io): void {
@@ -54,7 +56,12 @@ function writeAtomic(path: string, contents: string): void {
 function parseStages(values: readonly string[]): Stage[] {
   const out: Stage[] = [];
   for (const v of values.flatMap((x) => x.split(","))) {
-    if (!isStage(v)) throw new CommanderError(1, "nnc.badStage", `unknown stage "${v}"; stages are: ${STAGES.join(", ")}`);
+    if (!isStage(v))
+      throw new CommanderError(
+        1,
+        "nnc.badStage",
+        `unknown stage "${v}"; stages are: ${STAGES.join(", ")}`,
+      );
     out.push(v);
   }
   return out;
@@ -66,41 +73,65 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const program = new Command();
   program
     .name("nnc")
-    .description("Compile differentiable .nn programs to TypeScript modules with WGSL/GLSL/CPU kernels.")
+    .description(
+      "Compile differentiable .nn programs to TypeScript modules with WGSL/GLSL/CPU kernels.",
+    )
     .version(nncVersion, "-V, --version")
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
     .showHelpAfterError();
 
   const dumpOption = () =>
-    new Option("--dump-after <stage...>", `print the program after a stage (${STAGES.join(", ")}); repeatable or comma-separated`).default([]);
+    new Option(
+      "--dump-after <stage...>",
+      `print the program after a stage (${STAGES.join(", ")}); repeatable or comma-separated`,
+    ).default([]);
 
   program
     .command("build")
-    .description("compile a .nn file into an importable module (.ts, .js, .d.ts) and the runtime it needs")
+    .description(
+      "compile a .nn file into an importable module (.ts, .js, .d.ts) and the runtime it needs",
+    )
     .argument("<file>", "the .nn file to compile")
     .option("-o, --out <dir>", "output folder", "out")
-    .option("--runtime <specifier>", "import the runtime from this module specifier (for example nnc/runtime) instead of copying it beside the module")
-    .option("-I, --include <dir...>", "folders searched for `use` of your own modules (default: the working directory)")
+    .option(
+      "--runtime <specifier>",
+      "import the runtime from this module specifier (for example nnc/runtime) instead of copying it beside the module",
+    )
+    .option(
+      "-I, --include <dir...>",
+      "folders searched for `use` of your own modules (default: the working directory)",
+    )
     .option("--stats", "print node and kernel counts of each stage")
     .addOption(dumpOption())
-    .action(async (file: string, opts: { out: string; runtime?: string; include?: string[]; stats?: boolean; dumpAfter: string[] }) => {
-      const result = await compile(file, {
-        dumpAfter: parseStages(opts.dumpAfter),
-        ...(opts.runtime !== undefined ? { runtimeImport: opts.runtime } : {}),
-        ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}),
-      });
-      dumps(result, io);
-      report(result, io);
-      if (!result.ok || !result.files) {
-        status = 1;
-        return;
-      }
-      if (opts.stats) stats(result, io);
-      for (const f of result.files) writeAtomic(join(opts.out, f.path), f.contents);
-      const main = result.files[0]!.path;
-      io.err(`nnc: wrote ${join(opts.out, main)} and ${result.files.length - 1} more file(s)\n`);
-    });
+    .action(
+      async (
+        file: string,
+        opts: {
+          out: string;
+          runtime?: string;
+          include?: string[];
+          stats?: boolean;
+          dumpAfter: string[];
+        },
+      ) => {
+        const result = await compile(file, {
+          dumpAfter: parseStages(opts.dumpAfter),
+          ...(opts.runtime !== undefined ? { runtimeImport: opts.runtime } : {}),
+          ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}),
+        });
+        dumps(result, io);
+        report(result, io);
+        if (!result.ok || !result.files) {
+          status = 1;
+          return;
+        }
+        if (opts.stats) stats(result, io);
+        for (const f of result.files) writeAtomic(join(opts.out, f.path), f.contents);
+        const main = result.files[0]!.path;
+        io.err(`nnc: wrote ${join(opts.out, main)} and ${result.files.length - 1} more file(s)\n`);
+      },
+    );
 
   program
     .command("check")
@@ -110,8 +141,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .addOption(dumpOption())
     .action(async (file: string, opts: { include?: string[]; dumpAfter: string[] }) => {
       const dumpAfter = parseStages(opts.dumpAfter);
-      const last = dumpAfter.reduce<Stage>((a, s) => (STAGES.indexOf(s) > STAGES.indexOf(a) ? s : a), "check");
-      const result = await compile(file, { stopAfter: last, dumpAfter, ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}) });
+      const last = dumpAfter.reduce<Stage>(
+        (a, s) => (STAGES.indexOf(s) > STAGES.indexOf(a) ? s : a),
+        "check",
+      );
+      const result = await compile(file, {
+        stopAfter: last,
+        dumpAfter,
+        ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}),
+      });
       dumps(result, io);
       report(result, io);
       status = result.ok ? 0 : 1;
@@ -119,46 +157,97 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 
   program
     .command("train")
-    .description("train the model of a file's `train` declaration and save a checkpoint, the loss curve and plots")
+    .description(
+      "train the model of a file's `train` declaration and save a checkpoint, the loss curve and plots",
+    )
     .argument("<file>", "the .nn file with a `train` declaration")
-    .option("--steps <n>", "number of steps (default: the file's `steps`)", (v) => parseInteger(v, "--steps"))
-    .option("--seed <n>", "seed of the parameters and the data (default: the file's `seed`, else 0)", (v) => parseInteger(v, "--seed"))
+    .option("--steps <n>", "number of steps (default: the file's `steps`)", (v) =>
+      parseInteger(v, "--steps"),
+    )
+    .option(
+      "--seed <n>",
+      "seed of the parameters and the data (default: the file's `seed`, else 0)",
+      (v) => parseInteger(v, "--seed"),
+    )
     .option("--backend <name>", "cpu (default), webgpu, webgl2 or auto", "cpu")
     .option("--precision <p>", "f32 (default) or f64 storage on the CPU", "f32")
-    .option("-o, --out <dir>", "folder for the checkpoint, plots and summary (default: runs/<file name>)")
+    .option(
+      "-o, --out <dir>",
+      "folder for the checkpoint, plots and summary (default: runs/<file name>)",
+    )
     .option("--resume <checkpoint>", "continue from a checkpoint written by an earlier run")
     .option("--model <name>", "the model to train, when the file trains several")
-    .option("--log-every <n>", "update the progress line every n steps", (v) => parseInteger(v, "--log-every"))
+    .option("--log-every <n>", "update the progress line every n steps", (v) =>
+      parseInteger(v, "--log-every"),
+    )
+    .option(
+      "--data <input=file...>",
+      "read the data of a loss input from a .csv, .json or .npy file instead of the declared source",
+    )
     .option("-I, --include <dir...>", "folders searched for `use` of your own modules")
-    .action(async (file: string, opts: { steps?: number; seed?: number; backend: string; precision: string; out?: string; resume?: string; model?: string; logEvery?: number; include?: string[] }) => {
-      if (!["cpu", "webgpu", "webgl2", "auto"].includes(opts.backend)) throw new CommanderError(1, "nnc.badOption", `unknown backend "${opts.backend}"; use cpu, webgpu, webgl2 or auto`);
-      if (opts.precision !== "f32" && opts.precision !== "f64") throw new CommanderError(1, "nnc.badOption", `--precision must be f32 or f64, not "${opts.precision}"`);
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      try {
-        const outcome = await trainCommand(file, {
-          ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
-          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-          backend: opts.backend as BackendName,
-          precision: opts.precision,
-          ...(opts.out !== undefined ? { out: opts.out } : {}),
-          ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
-          ...(opts.model !== undefined ? { model: opts.model } : {}),
-          ...(opts.logEvery !== undefined ? { logEvery: opts.logEvery } : {}),
-          ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}),
-          write: (t) => io.err(t),
-          isTTY: io === processIo && process.stderr.isTTY === true,
-          signal: controller.signal,
-        });
-        if ("diagnostics" in outcome) {
-          report(outcome, io);
-          status = 1;
+    .action(
+      async (
+        file: string,
+        opts: {
+          steps?: number;
+          seed?: number;
+          backend: string;
+          precision: string;
+          out?: string;
+          resume?: string;
+          model?: string;
+          logEvery?: number;
+          data?: string[];
+          include?: string[];
+        },
+      ) => {
+        const data: Record<string, string> = {};
+        for (const d of opts.data ?? []) {
+          const eq = d.indexOf("=");
+          if (eq <= 0)
+            throw new CommanderError(1, "nnc.badOption", `--data needs input=file, not "${d}"`);
+          data[d.slice(0, eq)] = d.slice(eq + 1);
         }
-      } finally {
-        process.removeListener("SIGINT", stop);
-      }
-    });
+        if (!["cpu", "webgpu", "webgl2", "auto"].includes(opts.backend))
+          throw new CommanderError(
+            1,
+            "nnc.badOption",
+            `unknown backend "${opts.backend}"; use cpu, webgpu, webgl2 or auto`,
+          );
+        if (opts.precision !== "f32" && opts.precision !== "f64")
+          throw new CommanderError(
+            1,
+            "nnc.badOption",
+            `--precision must be f32 or f64, not "${opts.precision}"`,
+          );
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        process.once("SIGINT", stop);
+        try {
+          const outcome = await trainCommand(file, {
+            ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            backend: opts.backend as BackendName,
+            precision: opts.precision,
+            ...(opts.out !== undefined ? { out: opts.out } : {}),
+            ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
+            ...(opts.model !== undefined ? { model: opts.model } : {}),
+            ...(opts.logEvery !== undefined ? { logEvery: opts.logEvery } : {}),
+            data,
+            ...(opts.include ? { searchPaths: opts.include.map((d) => resolve(d)) } : {}),
+            write: (t) => io.err(t),
+            isTTY: io === processIo && process.stderr.isTTY === true,
+            signal: controller.signal,
+          });
+          if ("diagnostics" in outcome) {
+            report(outcome, io);
+            status = 1;
+          }
+        } finally {
+          process.removeListener("SIGINT", stop);
+        }
+      },
+    );
 
   try {
     await program.parseAsync(argv as string[], { from: "user" });
@@ -171,17 +260,29 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     if (e instanceof CommanderError) {
       if (e.code === "nnc.badOption") io.err(`error: ${e.message}\n`);
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      if (
+        e.code === "commander.helpDisplayed" ||
+        e.code === "commander.version" ||
+        e.code === "commander.help"
+      )
+        return 0;
       if (e.code === "nnc.badStage") io.err(`error: ${e.message}\n`);
       return e.exitCode === 0 ? 0 : 1;
     }
-    if (!(e instanceof InternalCompilerError) && e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && (e as NodeJS.ErrnoException).syscall) {
+    if (
+      !(e instanceof InternalCompilerError) &&
+      e instanceof Error &&
+      typeof (e as NodeJS.ErrnoException).code === "string" &&
+      (e as NodeJS.ErrnoException).syscall
+    ) {
       // the operating system refused something (a file could not be written, say)
       io.err(`nnc: ${e.message}\n`);
       return 1;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    io.err(`internal compiler error: ${err.message}\nThis is a bug in nnc ${nncVersion}, not in your program. Please report it with the input file.\n${err.stack ?? ""}\n`);
+    io.err(
+      `internal compiler error: ${err.message}\nThis is a bug in nnc ${nncVersion}, not in your program. Please report it with the input file.\n${err.stack ?? ""}\n`,
+    );
     return 2;
   }
 }

@@ -32,10 +32,31 @@ import {
 } from "./types.js";
 
 /** Train options with a fixed meaning; every other option names an input of the loss. */
-const OPTIONS = ["steps", "lr", "seed", "batch", "keep_best", "log_every", "predict", "exact", "test", "accuracy"] as const;
+const OPTIONS = [
+  "steps",
+  "lr",
+  "seed",
+  "batch",
+  "keep_best",
+  "log_every",
+  "predict",
+  "exact",
+  "test",
+  "accuracy",
+] as const;
 
 /** Data sources usable as train options (`x = uniform(64, [-1.0], [1.0])`). */
-export const DATA_SOURCES = ["uniform", "lhs", "boundary", "grid", "spiral_points", "spiral_labels", "csv", "json", "npy"] as const;
+export const DATA_SOURCES = [
+  "uniform",
+  "lhs",
+  "boundary",
+  "grid",
+  "spiral_points",
+  "spiral_labels",
+  "csv",
+  "json",
+  "npy",
+] as const;
 
 /** The name of the step counter in the module's state. */
 const STEP_COUNTER = "train.step";
@@ -52,13 +73,23 @@ export class TrainChecker {
     const lossName = decl.target[1]!.name;
     const loss = model.functions.find((f) => f.name === lossName && f.flavor === "loss");
     if (!loss) {
-      el.error("E0508", `\`${model.name}.${lossName}\` cannot be trained: its parameters need tensor types with a known rank, like \`x: f32[N, 1]\``, decl.target[1]!.span, ctx);
+      el.error(
+        "E0508",
+        `\`${model.name}.${lossName}\` cannot be trained: its parameters need tensor types with a known rank, like \`x: f32[N, 1]\``,
+        decl.target[1]!.span,
+        ctx,
+      );
       return null;
     }
     for (const reserved of ["step", "exact"]) {
       const clash = model.decl.items.find((i) => i.name.name === reserved);
       if (clash) {
-        el.error("E0507", `model \`${model.name}\` has a \`train\` declaration, so its member \`${reserved}\` would clash with the generated \`${reserved}\` function; rename the member`, clash.name.span, ctx);
+        el.error(
+          "E0507",
+          `model \`${model.name}\` has a \`train\` declaration, so its member \`${reserved}\` would clash with the generated \`${reserved}\` function; rename the member`,
+          clash.name.span,
+          ctx,
+        );
         return null;
       }
     }
@@ -76,22 +107,48 @@ export class TrainChecker {
     for (const [name, o] of options) {
       if ((OPTIONS as readonly string[]).includes(name) || inputNames.includes(name)) continue;
       const hint = suggest(name, [...OPTIONS, ...inputNames]);
-      el.error("E0512", `\`${name}\` is neither a train option nor an input of \`${model.name}.${lossName}\``, o.name.span, ctx, [
-        ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
-        { message: `options: ${OPTIONS.join(", ")}; inputs of the loss: ${inputNames.join(", ")}` },
-      ]);
+      el.error(
+        "E0512",
+        `\`${name}\` is neither a train option nor an input of \`${model.name}.${lossName}\``,
+        o.name.span,
+        ctx,
+        [
+          ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
+          {
+            message: `options: ${OPTIONS.join(", ")}; inputs of the loss: ${inputNames.join(", ")}`,
+          },
+        ],
+      );
       return null;
     }
 
     // the step counter: t is 1 at the first step
-    const counter: TParam = { kind: "param", path: STEP_COUNTER, type: { dtype: "f32", shape: [] }, span: decl.span };
-    const t: TExpr = { kind: "prim", prim: { op: "binary", fn: "add" }, args: [counter, el.literal([1], "f32", [], decl.span)], type: counter.type, span: decl.span };
+    const counter: TParam = {
+      kind: "param",
+      path: STEP_COUNTER,
+      type: { dtype: "f32", shape: [] },
+      span: decl.span,
+    };
+    const t: TExpr = {
+      kind: "prim",
+      prim: { op: "binary", fn: "add" },
+      args: [counter, el.literal([1], "f32", [], decl.span)],
+      type: counter.type,
+      span: decl.span,
+    };
     const lr = this.learningRate(options.get("lr"), opt, t, ctx, decl.span);
     if (!lr) return null;
 
-    const update = opt.decl.items.find((i): i is FnDecl => i.kind === "fn" && i.name.name === "update");
+    const update = opt.decl.items.find(
+      (i): i is FnDecl => i.kind === "fn" && i.name.name === "update",
+    );
     if (!update || update.params.length !== 4) {
-      el.error("E0509", `optimizer \`${opt.decl.name.name}\` needs \`fn update(p, g, t, lr)\`: the parameter, its gradient, the step number and the learning rate`, (update ?? opt.decl).name.span, ctx);
+      el.error(
+        "E0509",
+        `optimizer \`${opt.decl.name.name}\` needs \`fn update(p, g, t, lr)\`: the parameter, its gradient, the step number and the learning rate`,
+        (update ?? opt.decl).name.span,
+        ctx,
+      );
       return null;
     }
     const l = loss.outputs[0]!;
@@ -102,23 +159,52 @@ export class TrainChecker {
     for (const p of model.params) {
       if (p.kind === "state") continue;
       const pe: TParam = { kind: "param", path: p.path, type: p.type, span: p.span };
-      const g: TExpr = { kind: "prim", prim: { op: "grad" }, args: [l, pe], type: p.type, span: decl.span };
+      const g: TExpr = {
+        kind: "prim",
+        prim: { op: "grad" },
+        args: [l, pe],
+        type: p.type,
+        span: decl.span,
+      };
       const env = opt.env.child();
       const statePaths: { name: string; path: string }[] = [];
       for (const s of states) {
         const path = `train.${s.name.name}.${p.path}`;
-        const init = el.initializer(s.init, p.type.shape as number[], { ...ctx, module: opt.module, self: null, env: opt.env });
+        const init = el.initializer(s.init, p.type.shape as number[], {
+          ...ctx,
+          module: opt.module,
+          self: null,
+          env: opt.env,
+        });
         if (!init) return null;
         params.push({ path, kind: "state", type: p.type, init, span: s.span });
-        env.define(s.name.name, { kind: "tensor", expr: { kind: "param", path, type: p.type, span: s.span } }, true);
+        env.define(
+          s.name.name,
+          { kind: "tensor", expr: { kind: "param", path, type: p.type, span: s.span } },
+          true,
+        );
         statePaths.push({ name: s.name.name, path });
       }
       const args: CallArgs = {
-        positional: [pe, g, t, lr].map((e) => ({ value: { kind: "tensor", expr: e } as Value, span: decl.span })),
+        positional: [pe, g, t, lr].map((e) => ({
+          value: { kind: "tensor", expr: e } as Value,
+          span: decl.span,
+        })),
         named: new Map(),
       };
-      const trail = [{ message: `in the update of parameter \`${p.path}\` by optimizer \`${opt.decl.name.name}\``, span: decl.optimizer.span }];
-      const out = el.callFn({ kind: "fn", decl: update, module: opt.module, self: null }, args, decl.optimizer.span, { ...ctx, trail }, env);
+      const trail = [
+        {
+          message: `in the update of parameter \`${p.path}\` by optimizer \`${opt.decl.name.name}\``,
+          span: decl.optimizer.span,
+        },
+      ];
+      const out = el.callFn(
+        { kind: "fn", decl: update, module: opt.module, self: null },
+        args,
+        decl.optimizer.span,
+        { ...ctx, trail },
+        env,
+      );
       const next = this.sameType(out, p, `the update of \`${p.path}\``, decl.optimizer.span, ctx);
       if (!next) {
         failed = true;
@@ -127,13 +213,25 @@ export class TrainChecker {
       updates.push({ path: p.path, expr: next });
       for (const s of statePaths) {
         const v = env.lookup(s.name) ?? { kind: "error" };
-        const e = this.sameType(v, p, `state \`${s.name}\` of \`${p.path}\``, decl.optimizer.span, ctx);
+        const e = this.sameType(
+          v,
+          p,
+          `state \`${s.name}\` of \`${p.path}\``,
+          decl.optimizer.span,
+          ctx,
+        );
         if (!e) failed = true;
         else updates.push({ path: s.path, expr: e });
       }
     }
     if (failed) return null;
-    params.push({ path: STEP_COUNTER, kind: "state", type: counter.type, init: { kind: "zeros" }, span: decl.span });
+    params.push({
+      path: STEP_COUNTER,
+      kind: "state",
+      type: counter.type,
+      init: { kind: "zeros" },
+      span: decl.span,
+    });
     updates.push({ path: STEP_COUNTER, expr: t });
     const step: CheckedFunction = {
       name: "step",
@@ -150,9 +248,17 @@ export class TrainChecker {
     for (const input of loss.inputs) {
       const o = options.get(input.name);
       if (!o) {
-        el.error("E0513", `\`train\` has no data for input \`${input.name}\` of \`${model.name}.${lossName}\` (${formatType(input.type)})`, decl.span, ctx, [
-          { message: `add \`${input.name} = ...\`: a sampler such as uniform(n, low, high), a data file such as npy("file.npy"), or a tensor literal` },
-        ]);
+        el.error(
+          "E0513",
+          `\`train\` has no data for input \`${input.name}\` of \`${model.name}.${lossName}\` (${formatType(input.type)})`,
+          decl.span,
+          ctx,
+          [
+            {
+              message: `add \`${input.name} = ...\`: a sampler such as uniform(n, low, high), a data file such as npy("file.npy"), or a tensor literal`,
+            },
+          ],
+        );
         return null;
       }
       const spec = this.dataSpec(o.value, input, ctx);
@@ -175,13 +281,19 @@ export class TrainChecker {
     const seed = int("seed", 0, -2147483648);
     const batch = int("batch", null, 1);
     const logEvery = int("log_every", null, 1);
-    if (steps === undefined || seed === undefined || batch === undefined || logEvery === undefined) return null;
+    if (steps === undefined || seed === undefined || batch === undefined || logEvery === undefined)
+      return null;
     let keepBest = true;
     const kb = options.get("keep_best");
     if (kb) {
       const v = el.evalExpr(kb.value, ctx);
       if (v.kind !== "bool") {
-        el.error("E0512", `\`keep_best\` must be true or false, found ${describeValue(v)}`, kb.value.span, ctx);
+        el.error(
+          "E0512",
+          `\`keep_best\` must be true or false, found ${describeValue(v)}`,
+          kb.value.span,
+          ctx,
+        );
         return null;
       }
       keepBest = v.value;
@@ -213,7 +325,12 @@ export class TrainChecker {
       for (const name of ["exact", "test"]) {
         const o = options.get(name);
         if (o) {
-          el.error("E0512", `\`${name}\` needs \`predict\`: the model function the solution is compared with`, o.name.span, ctx);
+          el.error(
+            "E0512",
+            `\`${name}\` needs \`predict\`: the model function the solution is compared with`,
+            o.name.span,
+            ctx,
+          );
           return null;
         }
       }
@@ -226,7 +343,12 @@ export class TrainChecker {
       const labels = loss.inputs.filter((i) => i.type.dtype === "i32");
       const missing = f.inputs.find((i) => !loss.inputs.some((j) => j.name === i.name));
       if (labels.length !== 1 || missing || f.outputs[0]!.type.shape.length !== 2) {
-        el.error("E0512", `\`accuracy = ${f.name}\` needs a loss with one i32 label input and a classifier whose inputs are inputs of the loss and whose output is [B, C]`, ao.value.span, ctx);
+        el.error(
+          "E0512",
+          `\`accuracy = ${f.name}\` needs a loss with one i32 label input and a classifier whose inputs are inputs of the loss and whose output is [B, C]`,
+          ao.value.span,
+          ctx,
+        );
         return null;
       }
       accuracy = { fn: f.name, labels: labels[0]!.name };
@@ -256,12 +378,17 @@ export class TrainChecker {
     const v = el.evalExpr(callee, ctx);
     if (v.kind === "error") return null;
     if (v.kind !== "optimizer") {
-      el.error("E0509", `\`train ... with\` needs an optimizer, found ${describeValue(v)}`, callee.span, ctx, [
-        { message: "the standard ones are in std.optim: sgd, momentum, adam, adamw" },
-      ]);
+      el.error(
+        "E0509",
+        `\`train ... with\` needs an optimizer, found ${describeValue(v)}`,
+        callee.span,
+        ctx,
+        [{ message: "the standard ones are in std.optim: sgd, momentum, adam, adamw" }],
+      );
       return null;
     }
-    const args = e.kind === "call" ? el.evalArgs(e.args, ctx) : { positional: [], named: new Map() };
+    const args =
+      e.kind === "call" ? el.evalArgs(e.args, ctx) : { positional: [], named: new Map() };
     const what = `optimizer \`${v.decl.name.name}\``;
     const bound = el.bindParams(v.decl.hyperparams, args, what, e.span, ctx, v.decl.name.span);
     if (!bound) return null;
@@ -272,11 +399,22 @@ export class TrainChecker {
       const b = bound.get(h.name.name)!;
       let hv = b.value ?? el.evalExpr(h.default!, { ...octx, env: env.child() });
       if (h.type && hv.kind !== "error") {
-        hv = el.matchType(h.type, hv, new Map(), octx, { say: (want, got) => `${what} expects \`${h.name.name}\` to be ${want}, found ${got}`, span: b.span, mode: "hyper", callerCtx: ctx, declSpan: h.span });
+        hv = el.matchType(h.type, hv, new Map(), octx, {
+          say: (want, got) => `${what} expects \`${h.name.name}\` to be ${want}, found ${got}`,
+          span: b.span,
+          mode: "hyper",
+          callerCtx: ctx,
+          declSpan: h.span,
+        });
       }
       if (hv.kind === "error") return null;
       if (hv.kind === "tensor") {
-        el.error("E0505", `hyperparameter \`${h.name.name}\` of ${what} must be known at compile time`, b.span, ctx);
+        el.error(
+          "E0505",
+          `hyperparameter \`${h.name.name}\` of ${what} must be known at compile time`,
+          b.span,
+          ctx,
+        );
         return null;
       }
       env.define(h.name.name, hv);
@@ -285,16 +423,32 @@ export class TrainChecker {
     for (const item of v.decl.items) {
       if (item.kind === "const") env.define(item.name.name, el.constValue(item, octx));
     }
-    return { decl: v.decl, module: v.module, env, display: `${v.decl.name.name}(${shown.join(", ")})` };
+    return {
+      decl: v.decl,
+      module: v.module,
+      env,
+      display: `${v.decl.name.name}(${shown.join(", ")})`,
+    };
   }
 
   /** The `lr` option (an expression of the step `t`), or the optimizer's `lr` hyperparameter. */
-  private learningRate(o: NamedArg | undefined, opt: OptimizerValue, t: TExpr, ctx: Ctx, span: Span): TExpr | null {
+  private learningRate(
+    o: NamedArg | undefined,
+    opt: OptimizerValue,
+    t: TExpr,
+    ctx: Ctx,
+    span: Span,
+  ): TExpr | null {
     const el = this.el;
     if (!o) {
       const base = opt.env.lookup("lr");
       if (!base) {
-        el.error("E0509", `optimizer \`${opt.decl.name.name}\` has no \`lr\` hyperparameter; give the learning rate with the option \`lr = ...\``, span, ctx);
+        el.error(
+          "E0509",
+          `optimizer \`${opt.decl.name.name}\` has no \`lr\` hyperparameter; give the learning rate with the option \`lr = ...\``,
+          span,
+          ctx,
+        );
         return null;
       }
       return el.toTensor(base, span, ctx, "f32");
@@ -305,7 +459,12 @@ export class TrainChecker {
     const r = el.toTensor(v, o.value.span, ctx, "f32");
     if (!r) return null;
     if (r.type.dtype !== "f32" || r.type.shape.length !== 0) {
-      el.error("E0512", `\`lr\` must be an f32 scalar (an expression of the step \`t\`), found ${formatType(r.type)}`, o.value.span, ctx);
+      el.error(
+        "E0512",
+        `\`lr\` must be an f32 scalar (an expression of the step \`t\`), found ${formatType(r.type)}`,
+        o.value.span,
+        ctx,
+      );
       return null;
     }
     return r;
@@ -317,13 +476,21 @@ export class TrainChecker {
     if (v.kind === "error") return null;
     const e = el.toTensor(v, span, ctx, "f32");
     if (!e) return null;
-    const ok = e.type.dtype === "f32" && e.type.shape.length === p.type.shape.length && e.type.shape.every((d, i) => Dims.equal(d, p.type.shape[i]!));
+    const ok =
+      e.type.dtype === "f32" &&
+      e.type.shape.length === p.type.shape.length &&
+      e.type.shape.every((d, i) => Dims.equal(d, p.type.shape[i]!));
     if (ok) return e;
     if (e.type.dtype === "f32" && e.type.shape.length === 0) {
       // a scalar update (a constant step, say) is broadcast over the parameter
       return { kind: "prim", prim: { op: "broadcast" }, args: [e], type: p.type, span };
     }
-    el.error("E0510", `${what} is ${formatType(e.type)}, but the parameter is ${formatType(p.type)}`, span, ctx);
+    el.error(
+      "E0510",
+      `${what} is ${formatType(e.type)}, but the parameter is ${formatType(p.type)}`,
+      span,
+      ctx,
+    );
     return null;
   }
 
@@ -333,12 +500,28 @@ export class TrainChecker {
     const name = o.value.kind === "name" ? o.value.name : null;
     const f = name ? model.functions.find((g) => g.name === name) : undefined;
     if (!f) {
-      const hint = name ? suggest(name, model.functions.map((g) => g.name)) : undefined;
-      el.error("E0512", `\`${o.name.name}\` must name a function of model \`${model.name}\` with tensor-typed parameters`, o.value.span, ctx, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+      const hint = name
+        ? suggest(
+            name,
+            model.functions.map((g) => g.name),
+          )
+        : undefined;
+      el.error(
+        "E0512",
+        `\`${o.name.name}\` must name a function of model \`${model.name}\` with tensor-typed parameters`,
+        o.value.span,
+        ctx,
+        hint ? [{ message: `did you mean \`${hint}\`?` }] : [],
+      );
       return null;
     }
     if (o.name.name === "predict" && f.inputs.length !== 1) {
-      el.error("E0512", `\`predict = ${f.name}\` needs a function of one input (the points), but \`${f.name}\` has ${f.inputs.length}`, o.value.span, ctx);
+      el.error(
+        "E0512",
+        `\`predict = ${f.name}\` needs a function of one input (the points), but \`${f.name}\` has ${f.inputs.length}`,
+        o.value.span,
+        ctx,
+      );
       return null;
     }
     return f;
@@ -350,21 +533,46 @@ export class TrainChecker {
     const fn = el.evalExpr(o.value, ctx);
     if (fn.kind === "error") return null;
     if (fn.kind !== "fn" && fn.kind !== "builtin") {
-      el.error("E0512", `\`exact\` must be a function of the prediction's input, found ${describeValue(fn)}`, o.value.span, ctx);
+      el.error(
+        "E0512",
+        `\`exact\` must be a function of the prediction's input, found ${describeValue(fn)}`,
+        o.value.span,
+        ctx,
+      );
       return null;
     }
     const x: TInput = predict.inputs[0]!;
-    const args: CallArgs = { positional: [{ value: { kind: "tensor", expr: x }, span: o.value.span }], named: new Map() };
+    const args: CallArgs = {
+      positional: [{ value: { kind: "tensor", expr: x }, span: o.value.span }],
+      named: new Map(),
+    };
     const v = el.call(fn, args, o.value.span, ctx);
     if (v.kind === "error") return null;
     const out = el.toTensor(v, o.value.span, ctx, "f32");
     if (!out) return null;
     const want = predict.outputs[0]!.type;
-    if (out.type.dtype !== want.dtype || out.type.shape.length !== want.shape.length || !out.type.shape.every((d, i) => Dims.equal(d, want.shape[i]!))) {
-      el.error("E0510", `\`exact\` returns ${formatType(out.type)} but \`${predict.name}\` returns ${formatType(want)}`, o.value.span, ctx);
+    if (
+      out.type.dtype !== want.dtype ||
+      out.type.shape.length !== want.shape.length ||
+      !out.type.shape.every((d, i) => Dims.equal(d, want.shape[i]!))
+    ) {
+      el.error(
+        "E0510",
+        `\`exact\` returns ${formatType(out.type)} but \`${predict.name}\` returns ${formatType(want)}`,
+        o.value.span,
+        ctx,
+      );
       return null;
     }
-    return { name: "exact", qualifiedName: `${predict.qualifiedName.split(".")[0]}.exact`, flavor: "fn", inputs: predict.inputs, symbols: predict.symbols, outputs: [out], span: o.span };
+    return {
+      name: "exact",
+      qualifiedName: `${predict.qualifiedName.split(".")[0]}.exact`,
+      flavor: "fn",
+      inputs: predict.inputs,
+      symbols: predict.symbols,
+      outputs: [out],
+      span: o.span,
+    };
   }
 
   /** A data source for one input: a sampler, a file, spirals, or a tensor literal. */
@@ -373,14 +581,29 @@ export class TrainChecker {
     const shape = input.type.shape;
     const width = shape.length === 2 && Dims.isConst(shape[1]!) ? (shape[1] as number) : null;
     const fail = (message: string, span: Span = e.span): null => {
-      el.error("E0511", `data for \`${input.name}\` (${formatType(input.type)}): ${message}`, span, ctx);
+      el.error(
+        "E0511",
+        `data for \`${input.name}\` (${formatType(input.type)}): ${message}`,
+        span,
+        ctx,
+      );
       return null;
     };
-    if (e.kind === "call" && e.callee.kind === "name" && (DATA_SOURCES as readonly string[]).includes(e.callee.name) && !ctx.module.scope.has(e.callee.name)) {
+    if (
+      e.kind === "call" &&
+      e.callee.kind === "name" &&
+      (DATA_SOURCES as readonly string[]).includes(e.callee.name) &&
+      !ctx.module.scope.has(e.callee.name)
+    ) {
       const source = e.callee.name as (typeof DATA_SOURCES)[number];
       const args = el.evalArgs(e.args, ctx);
       const spec = DATA_PARAMS[source];
-      const params = spec.map(([n, dflt]) => ({ name: { name: n, span: e.span }, type: null, default: dflt === undefined ? null : ({ kind: "bool", value: true, span: e.span } as Expr), span: e.span }));
+      const params = spec.map(([n, dflt]) => ({
+        name: { name: n, span: e.span },
+        type: null,
+        default: dflt === undefined ? null : ({ kind: "bool", value: true, span: e.span } as Expr),
+        span: e.span,
+      }));
       const bound = el.bindParams(params, args, `data source \`${source}\``, e.span, ctx);
       if (!bound) return null;
       const get = (n: string): { v: Value | null; span: Span } => {
@@ -396,28 +619,40 @@ export class TrainChecker {
       };
       const nums = (n: string): number[] | null => {
         const { v, span } = get(n);
-        if (v === null || v.kind !== "list") return fail(`\`${n}\` must be a list of numbers, one per coordinate`, span);
+        if (v === null || v.kind !== "list")
+          return fail(`\`${n}\` must be a list of numbers, one per coordinate`, span);
         const out: number[] = [];
         for (const x of v.items) {
           if (x.kind === "float") out.push(x.value);
           else if (x.kind === "int" && Dims.isConst(x.dim)) out.push(x.dim);
-          else return fail(`\`${n}\` must be a list of numbers, found an element ${describeValue(x)}`, span);
+          else
+            return fail(
+              `\`${n}\` must be a list of numbers, found an element ${describeValue(x)}`,
+              span,
+            );
         }
         return out;
       };
       const str = (n: string): string | null => {
         const { v, span } = get(n);
         if (v === null) return null;
-        if (v.kind !== "string") return fail(`\`${n}\` must be a string, found ${describeValue(v)}`, span);
+        if (v.kind !== "string")
+          return fail(`\`${n}\` must be a string, found ${describeValue(v)}`, span);
         return v.value;
       };
       const flag = (n: string): boolean | null => {
         const { v, span } = get(n);
         if (v === null) return true;
-        if (v.kind !== "bool") return fail(`\`${n}\` must be true or false, found ${describeValue(v)}`, span);
+        if (v.kind !== "bool")
+          return fail(`\`${n}\` must be true or false, found ${describeValue(v)}`, span);
         return v.value;
       };
-      const count = (n: number | null): number | null => (n === null ? null : Number.isInteger(n) && n >= 1 ? n : fail(`the number of points must be a positive integer, found ${n}`));
+      const count = (n: number | null): number | null =>
+        n === null
+          ? null
+          : Number.isInteger(n) && n >= 1
+            ? n
+            : fail(`the number of points must be a positive integer, found ${n}`);
       switch (source) {
         case "uniform":
         case "lhs":
@@ -427,9 +662,20 @@ export class TrainChecker {
           const low = nums("low");
           const high = nums("high");
           if (n === null || !low || !high) return null;
-          if (low.length !== high.length || low.length === 0) return fail(`\`low\` and \`high\` must have one entry per coordinate (found ${low.length} and ${high.length})`);
-          if (low.some((a, i) => !(a < high[i]!))) return fail("every `low` must be below its `high`");
-          if (input.type.dtype !== "f32" || shape.length !== 2 || (width !== null && width !== low.length)) {
+          if (low.length !== high.length || low.length === 0)
+            return fail(
+              `\`low\` and \`high\` must have one entry per coordinate (found ${low.length} and ${high.length})`,
+            );
+          const empty = low.findIndex((a, i) => !(a < high[i]!));
+          if (empty >= 0)
+            return fail(
+              `every \`low\` must be below its \`high\`, but coordinate ${empty} has low ${low[empty]} and high ${high[empty]}`,
+            );
+          if (
+            input.type.dtype !== "f32" ||
+            shape.length !== 2 ||
+            (width !== null && width !== low.length)
+          ) {
             return fail(`a ${source} sampler makes f32[n, ${low.length}] points`);
           }
           if (source === "grid") return { kind: "grid", n, low, high };
@@ -445,7 +691,10 @@ export class TrainChecker {
           const seed = num("seed", 0);
           if (n === null || classes === null || noise === null || seed === null) return null;
           const field = source === "spiral_points" ? "points" : "labels";
-          const ok = field === "points" ? input.type.dtype === "f32" && shape.length === 2 && (width === null || width === 2) : input.type.dtype === "i32" && shape.length === 1;
+          const ok =
+            field === "points"
+              ? input.type.dtype === "f32" && shape.length === 2 && (width === null || width === 2)
+              : input.type.dtype === "i32" && shape.length === 1;
           if (!ok) return fail(`${source} makes ${field === "points" ? "f32[n, 2]" : "i32[n]"}`);
           return { kind: "spirals", n, classes, noise, field, seed };
         }
@@ -454,13 +703,18 @@ export class TrainChecker {
         case "npy": {
           const path = str("path");
           if (path === null) return fail("the file's path is required");
-          const dtype = input.type.dtype === "i32" ? "i32" : input.type.dtype === "f32" ? "f32" : null;
+          const dtype =
+            input.type.dtype === "i32" ? "i32" : input.type.dtype === "f32" ? "f32" : null;
           if (!dtype) return fail("data files hold f32 or i32 values");
           const spec: DataSpec = { kind: "file", format: source, path, dtype };
           if (source === "csv") {
             const { v, span } = get("columns");
             if (v !== null) {
-              if (v.kind !== "list" || !v.items.every((x) => x.kind === "int" && Dims.isConst(x.dim) && x.dim >= 0)) return fail("`columns` must be a list of column numbers (from 0)", span);
+              if (
+                v.kind !== "list" ||
+                !v.items.every((x) => x.kind === "int" && Dims.isConst(x.dim) && x.dim >= 0)
+              )
+                return fail("`columns` must be a list of column numbers (from 0)", span);
               return { ...spec, columns: v.items.map((x) => (x as { dim: number }).dim) };
             }
           }
@@ -479,9 +733,18 @@ export class TrainChecker {
     if (v.kind === "error") return null;
     const t = el.toTensor(v, e.span, ctx, input.type.dtype);
     if (!t) return null;
-    if (t.kind !== "literal") return fail(`expected a data source (${DATA_SOURCES.join(", ")}) or a tensor literal, found ${describeValue(v)}`);
-    if (t.type.dtype !== "f32" && t.type.dtype !== "i32") return fail(`data must be f32 or i32, found ${formatType(t.type)}`);
-    return { kind: "tensor", dtype: t.type.dtype, shape: t.type.shape as number[], data: [...t.data] };
+    if (t.kind !== "literal")
+      return fail(
+        `expected a data source (${DATA_SOURCES.join(", ")}) or a tensor literal, found ${describeValue(v)}`,
+      );
+    if (t.type.dtype !== "f32" && t.type.dtype !== "i32")
+      return fail(`data must be f32 or i32, found ${formatType(t.type)}`);
+    return {
+      kind: "tensor",
+      dtype: t.type.dtype,
+      shape: t.type.shape as number[],
+      data: [...t.data],
+    };
   }
 }
 

@@ -83,6 +83,7 @@ function methodName(name: string): string {
  * infinities stay numbers (JSON would write `null`).
  */
 export function jsLiteral(v: unknown): string {
+  if (typeof v === "number" && Object.is(v, -0)) return "-0";
   if (typeof v === "number")
     return Number.isFinite(v)
       ? JSON.stringify(v)
@@ -128,7 +129,9 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
     `  static readonly parameterShapes: Readonly<Record<string, readonly number[]>> = ${jsLiteral(shapes)};`,
   );
   if (u.train) {
-    lines.push(`  /** The \`train\` declaration: steps, data of each input of \`step\`, evaluation (what \`nnc train\` runs). */`);
+    lines.push(
+      `  /** The \`train\` declaration: steps, data of each input of \`step\`, evaluation (what \`nnc train\` runs). */`,
+    );
     lines.push(`  static readonly training = ${jsLiteral(u.train)} as const;`);
   }
   lines.push(`  private readonly module: $CompiledModule;`);
@@ -161,18 +164,28 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(
     `  setParameters(values: Readonly<Record<string, $TensorLike>>): void { this.module.setParameters(values); }`,
   );
-  lines.push(`  /** A copy of all persistent state (parameters and, with \`step\`, optimizer state), by path. */`);
+  lines.push(
+    `  /** A copy of all persistent state (parameters and, with \`step\`, optimizer state), by path. */`,
+  );
   lines.push(`  state(): Record<string, $Tensor> { return this.module.state(); }`);
   lines.push(`  /** Replaces persistent state by path, after checking every shape. */`);
-  lines.push(`  setState(values: Readonly<Record<string, $TensorLike>>): void { this.module.setState(values); }`);
+  lines.push(
+    `  setState(values: Readonly<Record<string, $TensorLike>>): void { this.module.setState(values); }`,
+  );
   lines.push(`  /** Saves the state as a safetensors checkpoint (Node; written atomically). */`);
   lines.push(`  async save(path: string): Promise<void> {`);
   lines.push(`    const { saveCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`);
-  lines.push(`    await saveCheckpoint(path, this.module.state(), { nnc: ${JSON.stringify(nncVersion)}, model: ${JSON.stringify(u.name)} });`);
+  lines.push(
+    `    await saveCheckpoint(path, this.module.state(), { nnc: ${JSON.stringify(nncVersion)}, model: ${JSON.stringify(u.name)} });`,
+  );
   lines.push(`  }`);
-  lines.push(`  /** Loads a checkpoint written by \`save\` or \`nnc train\`; a mismatched file changes nothing. */`);
+  lines.push(
+    `  /** Loads a checkpoint written by \`save\` or \`nnc train\`; a mismatched file changes nothing. */`,
+  );
   lines.push(`  async load(path: string): Promise<void> {`);
-  lines.push(`    const { loadCheckpoint, applyCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`);
+  lines.push(
+    `    const { loadCheckpoint, applyCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`,
+  );
   lines.push(`    applyCheckpoint(this.module, await loadCheckpoint(path));`);
   lines.push(`  }`);
   lines.push(`  /** Releases the module's resources. */`);
@@ -183,7 +196,8 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
 
 /** Where the Node-only checkpoint helpers are, beside the runtime the module imports. */
 export function nodeHelpersImport(runtimeImport: string): string {
-  if (runtimeImport.endsWith("/index.js")) return `${runtimeImport.slice(0, -"/index.js".length)}/train/node.js`;
+  if (runtimeImport.endsWith("/index.js"))
+    return `${runtimeImport.slice(0, -"/index.js".length)}/train/node.js`;
   return `${runtimeImport}/train/node`;
 }
 

@@ -2,7 +2,7 @@
 import { Dims, formatShape } from "../core/dim.js";
 import { assertNever } from "../diagnostics/diagnostic.js";
 import { reachable } from "./build.js";
-import type { IrFunction, Node } from "./ops.js";
+import { functionRoots, type IrFunction, type Node } from "./ops.js";
 
 export function typeString(n: Node): string {
   return `${n.dtype}${formatShape(n.shape)}`;
@@ -64,7 +64,8 @@ export function printNode(n: Node): string {
 export function printFunction(fn: IrFunction): string {
   const sig = fn.inputs.map((i) => `${i.name}: ${typeString(i)}`).join(", ");
   const lines = [`fn ${fn.name}(${sig}) -> (${fn.outputs.map(typeString).join(", ")}) {`];
-  for (const n of reachable(fn.outputs)) lines.push(`  ${printNode(n)}`);
+  for (const n of reachable(functionRoots(fn))) lines.push(`  ${printNode(n)}`);
+  for (const u of fn.updates ?? []) lines.push(`  ${u.path} := %${u.node.id}`);
   lines.push(`  return ${fn.outputs.map((o) => `%${o.id}`).join(", ")}`);
   lines.push("}");
   return lines.join("\n");

@@ -13,7 +13,13 @@ import {
   type Node,
   type ParamInfo as IrParamInfo,
 } from "../ir/ops.js";
-import type { CheckedFunction, CheckedProgram, CheckedTrain, ParamInfo, TExpr } from "../check/types.js";
+import type {
+  CheckedFunction,
+  CheckedProgram,
+  CheckedTrain,
+  ParamInfo,
+  TExpr,
+} from "../check/types.js";
 import { lowerPrim } from "./prims.js";
 
 /** A model after lowering: its parameters, their initializer, and its functions. */
@@ -169,8 +175,10 @@ export function lowerProgram(program: CheckedProgram): IrProgram {
   const graph = new Graph();
   const lowerer = new Lowerer(graph);
   const models: IrModel[] = program.models.map((m) => {
+    // the kind travels on: optimizer state is not a parameter (parameters() leaves it out)
     const params: IrParamInfo[] = m.params.map((p) => ({
       path: p.path,
+      ...(p.kind === "state" ? { kind: "state" as const } : {}),
       dtype: p.type.dtype,
       shape: p.type.shape,
     }));

@@ -67,7 +67,15 @@ export async function createDataset(
   const files: Record<string, Tensor> = {};
   for (const sig of inputs) {
     const spec = Object.hasOwn(specs, sig.name) ? specs[sig.name] : undefined;
-    if (spec?.kind === "file") files[sig.name] = await loadDataFile(spec, options.baseDir);
+    if (spec?.kind !== "file") continue;
+    try {
+      files[sig.name] = await loadDataFile(spec, options.baseDir);
+    } catch (e) {
+      // name the input the file was meant for, as every other data error does
+      if (e instanceof DataError && !e.message.startsWith("data for input"))
+        throw new DataError(`data for input "${sig.name}": ${e.message}`);
+      throw e;
+    }
   }
   const { baseDir: _, ...rest } = options;
   return new Dataset(specs, inputs, { ...rest, files });

@@ -70,7 +70,9 @@ export function parseValue(text: string): NestedArray {
 export function parseCases(source: string): Case[] {
   const lines = source.split("\n");
   const cases: Case[] = [];
-  type Draft = { -readonly [K in keyof Case]: Case[K] } & { inputs: { name: string; value: NestedArray }[] };
+  type Draft = { -readonly [K in keyof Case]: Case[K] } & {
+    inputs: { name: string; value: NestedArray }[];
+  };
   let cur: Draft | null = null;
   for (let i = 0; i < lines.length; i++) {
     const m = KEY.exec(lines[i]!.trim());
@@ -86,7 +88,8 @@ export function parseCases(source: string): Case[] {
       continue;
     }
     if (!cur) throw new Error(`line ${i + 1}: \`${key}:\` before any \`fn:\``);
-    if (key.startsWith("in")) cur.inputs.push({ name: key.replace(/^in\s+/, ""), value: parseValue(value) });
+    if (key.startsWith("in"))
+      cur.inputs.push({ name: key.replace(/^in\s+/, ""), value: parseValue(value) });
     else if (key === "out") cur.out = parseValue(value);
     else if (key === "shape") cur.shape = parseValue(value) as number[];
     else if (key === "dtype") cur.dtype = value as DTypeName;
@@ -115,10 +118,14 @@ export function flat(v: NestedArray): number[] {
 }
 
 /** Compiles a program through the whole pipeline (emit included); throws with rendered diagnostics. */
-export async function compileProgram(path: string): Promise<CompileResult & { planned: PlannedProgram }> {
+export async function compileProgram(
+  path: string,
+): Promise<CompileResult & { planned: PlannedProgram }> {
   const r = await compile(path, { runtimeImport: "nnc/runtime" });
   if (!r.ok || !r.planned) {
-    throw new Error(`${path} does not compile:\n${renderDiagnostics(r.diagnostics, (p) => r.sources.get(p))}`);
+    throw new Error(
+      `${path} does not compile:\n${renderDiagnostics(r.diagnostics, (p) => r.sources.get(p))}`,
+    );
   }
   return r as CompileResult & { planned: PlannedProgram };
 }
@@ -133,9 +140,16 @@ export async function moduleFor(
   const dot = fn.indexOf(".");
   const unitName = dot >= 0 ? fn.slice(0, dot) : "Functions";
   const name = dot >= 0 ? fn.slice(dot + 1) : fn;
-  const unit = planned.units.find((u) => u.name === unitName && (dot >= 0 ? u.kind === "model" : u.kind === "functions"));
-  if (!unit) throw new Error(`no ${dot >= 0 ? `model ${unitName}` : "top-level functions"} in the program`);
-  const module = await loadInProcess(unit.plan, planned.kernels, { backend: "cpu", precision, seed });
+  const unit = planned.units.find(
+    (u) => u.name === unitName && (dot >= 0 ? u.kind === "model" : u.kind === "functions"),
+  );
+  if (!unit)
+    throw new Error(`no ${dot >= 0 ? `model ${unitName}` : "top-level functions"} in the program`);
+  const module = await loadInProcess(unit.plan, planned.kernels, {
+    backend: "cpu",
+    precision,
+    seed,
+  });
   return { module, name };
 }
 

@@ -1,0 +1,148 @@
+/**
+ * Helpers of the language-level derivative tests: compile a `.nn` program
+ * given as text (through the whole pipeline up to `plan`), load every unit of
+ * it in-process on the CPU backend in f64, call functions on f64 data, and
+ * compare with closed forms or central finite differences.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { loadInProcess } from "../../compiler/codegen/inprocess.js";
+import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
+import { compile, type CompileResult } from "../../compiler/pipeline.js";
+import type { CompiledModule } from "../../runtime/module.js";
+import { Tensor } from "../../runtime/tensor.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, "../..");
+/** Scratch folder of these tests (ignored by git). */
+export const tmp = join(root, "tests/.tmp/derivatives");
+
+export interface Compiled {
+  readonly result: CompileResult;
+  /** One module per unit (a model name, or `Functions`), created with seed 0 in f64. */
+  readonly units: Record<string, CompiledModule>;
+}
+
+/**
+ * Writes `source` to `tests/.tmp/derivatives/<name>.nn` (so a failing test
+ * leaves the program to look at), compiles it and loads every unit in f64.
+ * Fails with the rendered diagnostics when it does not compile, or when it
+ * has warnings (a spurious W0601, say) unless `allowWarnings`.
+ */
+export async function compileSource(
+  name: string,
+  source: string,
+  opts: { allowWarnings?: boolean } = {},
+): Promise<Compiled> {
+  mkdirSync(tmp, { recursive: true });
+  const path = join(tmp, `${name}.nn`);
+  writeFileSync(path, source);
+  const result = await compile(path, { stopAfter: "plan" });
+  const errors = result.diagnostics.filter(
+    (d) => d.severity === "error" || opts.allowWarnings !== true,
+  );
+  if (!result.ok || !result.planned || errors.length > 0) {
+    throw new Error(
+      `${name}.nn does not compile:\n${renderDiagnostics(result.diagnostics, (p) => result.sources.get(p))}`,
+    );
+  }
+  const units: Record<string, CompiledModule> = {};
+  for (const u of result.planned.units) {
+    units[u.name] = await loadInProcess(u.plan, result.planned.kernels, {
+      precision: "f64",
+      seed: 0,
+    });
+  }
+  return { result, units };
+}
+
+/** An f64 tensor of `shape` (every f32 tensor is stored in 64 bits in an f64 module). */
+export function t64(shape: readonly number[], data: ArrayLike<number>): Tensor {
+  expect(data.length, `data for shape [${shape.join(", ")}]`).toBe(size(shape));
+  return new Tensor("f32", [...shape], Float64Array.from(data));
+}
+
+export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Calls `fn` and returns its outputs as f64 arrays. */
+export async function call(
+  m: CompiledModule,
+  fn: string,
+  args: readonly Tensor[],
+): Promise<Float64Array[]> {
+  const outs = await m.call(fn, args);
+  return outs.map((o) => Float64Array.from(o.data));
+}
+
+/** The first output of `fn`. */
+export async function call1(
+  m: CompiledModule,
+  fn: string,
+  args: readonly Tensor[],
+): Promise<Float64Array> {
+  return (await call(m, fn, args))[0]!;
+}
+
+/** A deterministic generator of values in [-1, 1). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+/** `n` values from {@link rng}, scaled by `scale`. */
+export function values(n: number, seed: number, scale = 1): number[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => scale * r());
+}
+
+/** Central finite differences of a scalar function of a flat vector, one coordinate at a time. */
+export async function fdGradient(
+  f: (xs: readonly number[]) => Promise<number>,
+  xs: readonly number[],
+  h = 1e-5,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    const p = [...xs];
+    const m = [...xs];
+    p[i] = p[i]! + h;
+    m[i] = m[i]! - h;
+    out.push(((await f(p)) - (await f(m))) / (2 * h));
+  }
+  return out;
+}
+
+/**
+ * Elementwise `|actual - expected| <= tol * (1 + |expected|)`, with a message
+ * naming the element on failure.
+ */
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    const err = Math.abs(a - e);
+    if (!(err <= tol * (1 + Math.abs(e)))) {
+      throw new Error(
+        `${what}: element ${i} is ${a}, expected ${e} (error ${err.toExponential(2)}, tolerance ${tol})`,
+      );
+    }
+  }
+}
+
+/** Disposes every unit of a compiled program. */
+export function dispose(c: Compiled | undefined): void {
+  for (const m of Object.values(c?.units ?? {})) m.dispose();
+}
