@@ -16,7 +16,7 @@ import { reachable } from "./ir/build.js";
 import { printFunction } from "./ir/print.js";
 import { verifyFunction } from "./ir/verify.js";
 import { expandDerivatives } from "./autodiff/expand.js";
-import { DERIVATIVE_OPS, functionRoots } from "./ir/ops.js";
+import { DERIVATIVE_OPS, functionRoots, type IrFunction } from "./ir/ops.js";
 import { lowerProgram, transformProgram, type IrProgram } from "./lower/lower.js";
 import { simplify } from "./opt/simplify.js";
 
@@ -84,7 +84,7 @@ function printResolved(p: LoadedProgram): string {
     .join("\n");
 }
 
-function irFunctions(ir: IrProgram): { owner: string; fn: import("./ir/ops.js").IrFunction }[] {
+function irFunctions(ir: IrProgram): { owner: string; fn: IrFunction }[] {
   return [
     ...ir.models.flatMap((m) => [
       ...(m.init ? [{ owner: m.name, fn: m.init }] : []),
@@ -98,6 +98,14 @@ function printIr(ir: IrProgram): string {
   return irFunctions(ir)
     .map(({ owner, fn }) => (owner ? `// ${owner}\n` : "") + printFunction(fn))
     .join("\n\n");
+}
+
+/** After the autodiff stage no `grad` or `jvp` placeholder may remain. */
+function noDerivativesLeft(fn: IrFunction): void {
+  for (const n of reachable(functionRoots(fn))) {
+    if (DERIVATIVE_OPS.has(n.op))
+      throw new InternalCompilerError(`${fn.name}: ${n.op} node %${n.id} left after autodiff`);
+  }
 }
 
 /**
@@ -146,58 +154,36 @@ export async function compile(
   if (done("check"))
     return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked };
 
-  const nodeStats = (stage: Stage, p: IrProgram): void => {
-    for (const { owner, fn } of irFunctions(p)) {
+  // The IR stages: each maps the program to a new one; every result is verified.
+  const irStages: readonly {
+    stage: Stage;
+    run: (p: IrProgram) => IrProgram;
+    check?: (fn: IrFunction) => void;
+  }[] = [
+    { stage: "lower", run: () => lowerProgram(checked) },
+    {
+      stage: "autodiff",
+      run: (p) => transformProgram(p, expandDerivatives),
+      check: noDerivativesLeft,
+    },
+    { stage: "optimize", run: (p) => transformProgram(p, simplify) },
+  ];
+  let ir: IrProgram | undefined;
+  for (const { stage, run, check } of irStages) {
+    ir = run(ir!);
+    for (const { owner, fn } of irFunctions(ir)) {
+      verifyFunction(fn);
+      check?.(fn);
       stats.push({
         stage,
         detail: `${owner ? `${owner}.` : ""}${fn.name}: ${reachable(functionRoots(fn)).length} IR nodes`,
       });
     }
-  };
-  const lowered = lowerProgram(checked);
-  for (const { fn } of irFunctions(lowered)) verifyFunction(fn);
-  if (wants("lower")) dumps.push({ stage: "lower", text: printIr(lowered) });
-  nodeStats("lower", lowered);
-  if (done("lower"))
-    return {
-      ok: true,
-      diagnostics: bag.all(),
-      sources,
-      dumps,
-      stats,
-      loaded,
-      checked,
-      ir: lowered,
-    };
-
-  const differentiated = transformProgram(lowered, expandDerivatives);
-  for (const { fn } of irFunctions(differentiated)) {
-    verifyFunction(fn);
-    for (const n of reachable(functionRoots(fn))) {
-      if (DERIVATIVE_OPS.has(n.op))
-        throw new InternalCompilerError(`${fn.name}: ${n.op} node %${n.id} left after autodiff`);
-    }
+    if (wants(stage)) dumps.push({ stage, text: printIr(ir) });
+    if (done(stage))
+      return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir };
   }
-  if (wants("autodiff")) dumps.push({ stage: "autodiff", text: printIr(differentiated) });
-  nodeStats("autodiff", differentiated);
-  if (done("autodiff"))
-    return {
-      ok: true,
-      diagnostics: bag.all(),
-      sources,
-      dumps,
-      stats,
-      loaded,
-      checked,
-      ir: differentiated,
-    };
-
-  const ir = transformProgram(differentiated, simplify);
-  for (const { fn } of irFunctions(ir)) verifyFunction(fn);
-  if (wants("optimize")) dumps.push({ stage: "optimize", text: printIr(ir) });
-  nodeStats("optimize", ir);
-  if (done("optimize"))
-    return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir };
+  if (!ir) throw new InternalCompilerError("no IR stage ran");
 
   const planned = planIrProgram(ir);
   if (wants("plan")) dumps.push({ stage: "plan", text: printPlans(planned) });
