@@ -123,6 +123,14 @@ export async function compile(
   const stopAfter = options.stopAfter ?? "emit";
   const wants = (s: Stage) => options.dumpAfter?.includes(s) ?? false;
   const done = (s: Stage) => STAGES.indexOf(s) >= STAGES.indexOf(stopAfter);
+  const succeed = (extra: Partial<CompileResult>): CompileResult => ({
+    ok: true,
+    diagnostics: bag.all(),
+    sources,
+    dumps,
+    stats,
+    ...extra,
+  });
   const fail = (extra: Partial<CompileResult> = {}): CompileResult => ({
     ok: false,
     diagnostics: bag.all(),
@@ -141,7 +149,7 @@ export async function compile(
     });
   if (wants("resolve")) dumps.push({ stage: "resolve", text: printResolved(loaded) });
   stats.push({ stage: "parse", detail: `${loaded.modules.length} module(s)` });
-  if (done("resolve")) return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded };
+  if (done("resolve")) return succeed({ loaded });
 
   const checked = checkProgram(loaded, bag);
   if (!checked) return fail({ loaded });
@@ -151,8 +159,7 @@ export async function compile(
     stage: "check",
     detail: `${checked.models.length} model(s), ${entries} entry function(s)`,
   });
-  if (done("check"))
-    return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked };
+  if (done("check")) return succeed({ loaded, checked });
 
   // The IR stages: each maps the program to a new one; every result is verified.
   const irStages: readonly {
@@ -180,8 +187,7 @@ export async function compile(
       });
     }
     if (wants(stage)) dumps.push({ stage, text: printIr(ir) });
-    if (done(stage))
-      return { ok: true, diagnostics: bag.all(), sources, dumps, stats, loaded, checked, ir };
+    if (done(stage)) return succeed({ loaded, checked, ir });
   }
   if (!ir) throw new InternalCompilerError("no IR stage ran");
 
@@ -195,18 +201,7 @@ export async function compile(
       });
     }
   }
-  if (done("plan"))
-    return {
-      ok: true,
-      diagnostics: bag.all(),
-      sources,
-      dumps,
-      stats,
-      loaded,
-      checked,
-      ir,
-      planned,
-    };
+  if (done("plan")) return succeed({ loaded, checked, ir, planned });
 
   const files = await emitProgram(planned, options);
   if (wants("emit"))
@@ -214,18 +209,7 @@ export async function compile(
       stage: "emit",
       text: files.find((f) => f.path.endsWith(".ts") && !f.path.endsWith(".d.ts"))?.contents ?? "",
     });
-  return {
-    ok: true,
-    diagnostics: bag.all(),
-    sources,
-    dumps,
-    stats,
-    loaded,
-    checked,
-    ir,
-    planned,
-    files,
-  };
+  return succeed({ loaded, checked, ir, planned, files });
 }
 
 export { InternalCompilerError };
