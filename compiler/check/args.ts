@@ -181,8 +181,5 @@ export function shapeOf(shape: readonly Dim[], axes: readonly number[], keepdims
   return keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+export { roundHalfEven } from "../core/numbers.js";
 

@@ -26,6 +26,7 @@ import type {
 } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { Dims, type Dim } from "../core/dim.js";
+import { hashString } from "../core/numbers.js";
 import { isDType, isNumeric, type DType } from "../core/dtype.js";
 import { assertNever, type DiagnosticBag, type Note } from "../diagnostics/diagnostic.js";
 import { BUILTINS, type CallArgs, type Services } from "./builtins.js";
@@ -80,15 +81,6 @@ export interface MatchSite {
 
 /** Size symbols bound while matching a call's arguments against parameter types. */
 export type Bindings = Map<string, Dim | readonly Dim[]>;
-
-function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 export class Elaborator implements Services {
   private readonly constValues = new Map<object, Value>();
@@ -677,7 +669,7 @@ export class Elaborator implements Services {
   }
 
   nextSalt(span: Span): number {
-    return hash32(`${span.file}:${span.start}:${this.saltCounter++}`);
+    return hashString(`${span.file}:${span.start}:${this.saltCounter++}`);
   }
 
   /**

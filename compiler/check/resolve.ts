@@ -18,6 +18,7 @@ import type {
   Module,
   Name,
   OptimizerDecl,
+  Param,
   Stmt,
   TypeExpr,
   UseDecl,
@@ -467,13 +468,19 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     else expr(f.body, scope);
   };
 
-  const model = (m: ModelDecl): void => {
+  // A model's or optimizer's scope, with its hyperparameters (each default sees the ones before it).
+  const hyperScope = (hyperparams: readonly Param[]): Scope => {
     const scope = new Scope(moduleScope);
-    for (const h of m.hyperparams) {
+    for (const h of hyperparams) {
       typeHead(h.type, moduleScope);
       if (h.default) expr(h.default, scope);
       declare(scope, h.name, false, "hyperparameter");
     }
+    return scope;
+  };
+
+  const model = (m: ModelDecl): void => {
+    const scope = hyperScope(m.hyperparams);
     for (const it of m.items) declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
     // the instance itself and the list of its parameters, unless a member takes the name
     for (const implicit of ["self", "params"]) {
@@ -502,12 +509,7 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
 
   // An optimizer's `state`s are per-parameter tensors its functions may reassign.
   const optimizer = (o: OptimizerDecl): void => {
-    const scope = new Scope(moduleScope);
-    for (const h of o.hyperparams) {
-      typeHead(h.type, moduleScope);
-      if (h.default) expr(h.default, scope);
-      declare(scope, h.name, false, "hyperparameter");
-    }
+    const scope = hyperScope(o.hyperparams);
     for (const it of o.items) declare(scope, it.name, it.kind === "state", it.kind === "fn" ? it.flavor : it.kind);
     for (const it of o.items) {
       switch (it.kind) {

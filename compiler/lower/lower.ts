@@ -4,6 +4,7 @@
  * per model computing every parameter from a seed.
  */
 import { Dims } from "../core/dim.js";
+import { hashString } from "../core/numbers.js";
 import { assertNever, invariant } from "../diagnostics/diagnostic.js";
 import { Graph } from "../ir/build.js";
 import {
@@ -105,16 +106,6 @@ function lowerFunction(f: CheckedFunction, lowerer: Lowerer): IrFunction {
   const outputs = f.outputs.map((o) => lowerer.lower(o));
   const updates = f.updates?.map((u) => ({ path: u.path, node: lowerer.lower(u.expr) }));
   return { name: f.name, inputs, outputs, symbols: f.symbols, ...(updates ? { updates } : {}) };
-}
-
-/** A 32-bit FNV-1a hash: parameter salts depend on the parameter's path only. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /** Fan-in and fan-out: [in, out] for matrices, [O, C, ...k] for convolution kernels. */

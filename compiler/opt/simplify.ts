@@ -7,6 +7,7 @@
  * infinities) are not here.
  */
 import { Dims } from "../core/dim.js";
+import { roundHalfEven } from "../core/numbers.js";
 import type { DType } from "../core/dtype.js";
 import type { Graph } from "../ir/build.js";
 import type { BinaryFn, Node, UnaryFn } from "../ir/ops.js";
@@ -19,11 +20,6 @@ export function splat(n: Node): number | undefined {
   if (n.op === "constant" && n.data.length > 0 && n.data.every((v) => Object.is(v, n.data[0])))
     return n.data[0];
   return undefined;
-}
-
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** A unary function on a scalar, with the kernels' semantics; undefined when not folded. */

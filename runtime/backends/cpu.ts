@@ -123,11 +123,22 @@ export class CpuBackend implements Backend {
       }
       return data.slice();
     });
-    // state updates land after every kernel ran, so no kernel saw a half-updated state
-    const staged = (fn.updates ?? []).map(
-      (u) => [u.path, need(buffers[u.buffer], `buffer ${u.buffer}`).slice()] as const,
-    );
-    for (const [path, data] of staged) this.writeParam(path, data);
+    // State updates land after every kernel ran, so no kernel saw a half-updated state.
+    // A temp that nothing else holds (not returned, not a second update) becomes the new
+    // state as it is; anything else (a parameter, an input, a shared temp) is copied first.
+    const updates = fn.updates ?? [];
+    const uses = new Map<number, number>();
+    for (const u of updates) uses.set(u.buffer, (uses.get(u.buffer) ?? 0) + 1);
+    const staged = updates.map((u) => {
+      const data = need(buffers[u.buffer], `buffer ${u.buffer}`);
+      const own = fn.buffers[u.buffer]?.source.kind === "temp" && !handed.has(u.buffer) && uses.get(u.buffer) === 1;
+      return [u.path, own ? data : data.slice()] as const;
+    });
+    for (const [path, data] of staged) {
+      const current = need(this.params.get(path), `parameter ${path}`);
+      if (current.length !== data.length) throw new RangeError(`parameter ${path}: ${data.length} values for ${current.length}`);
+      this.params.set(path, data);
+    }
     return outputs;
   }
 

@@ -53,7 +53,7 @@ export async function compileFn(
   };
 }
 
-/** Central finite differences of a scalar-valued evaluator, one coordinate at a time. */
+/** Central finite differences of a scalar function of a flat vector, one coordinate at a time. */
 export async function fdGradient(
   f: (xs: readonly number[]) => Promise<number>,
   xs: readonly number[],
@@ -83,7 +83,7 @@ export function expectClose(
     const err = Math.abs(a - e);
     if (!(err <= tol * (1 + Math.abs(e)))) {
       throw new Error(
-        `${what}: element ${i} is ${a}, finite differences give ${e} (error ${err.toExponential(2)}, tolerance ${tol})`,
+        `${what}: element ${i} is ${a}, expected ${e} (error ${err.toExponential(2)}, tolerance ${tol})`,
       );
     }
   }

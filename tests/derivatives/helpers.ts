@@ -7,12 +7,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
 import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
 import { compile, type CompileResult } from "../../compiler/pipeline.js";
 import type { CompiledModule } from "../../runtime/module.js";
+import { expect } from "vitest";
 import { Tensor } from "../../runtime/tensor.js";
+import { expectClose, fdGradient, rng } from "../autodiff/harness.js";
+
+export { expectClose, fdGradient, rng };
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "../..");
@@ -85,61 +88,10 @@ export async function call1(
   return (await call(m, fn, args))[0]!;
 }
 
-/** A deterministic generator of values in [-1, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) / 4294967296) * 2 - 1;
-  };
-}
-
 /** `n` values from {@link rng}, scaled by `scale`. */
 export function values(n: number, seed: number, scale = 1): number[] {
   const r = rng(seed);
   return Array.from({ length: n }, () => scale * r());
-}
-
-/** Central finite differences of a scalar function of a flat vector, one coordinate at a time. */
-export async function fdGradient(
-  f: (xs: readonly number[]) => Promise<number>,
-  xs: readonly number[],
-  h = 1e-5,
-): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < xs.length; i++) {
-    const p = [...xs];
-    const m = [...xs];
-    p[i] = p[i]! + h;
-    m[i] = m[i]! - h;
-    out.push(((await f(p)) - (await f(m))) / (2 * h));
-  }
-  return out;
-}
-
-/**
- * Elementwise `|actual - expected| <= tol * (1 + |expected|)`, with a message
- * naming the element on failure.
- */
-export function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: number,
-  what: string,
-): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    const err = Math.abs(a - e);
-    if (!(err <= tol * (1 + Math.abs(e)))) {
-      throw new Error(
-        `${what}: element ${i} is ${a}, expected ${e} (error ${err.toExponential(2)}, tolerance ${tol})`,
-      );
-    }
-  }
 }
 
 /** Disposes every unit of a compiled program. */

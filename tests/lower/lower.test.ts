@@ -9,7 +9,8 @@ import { Dims } from "../../compiler/core/dim.js";
 import { reachable } from "../../compiler/ir/build.js";
 import type { IrFunction, Node } from "../../compiler/ir/ops.js";
 import { verifyFunction } from "../../compiler/ir/verify.js";
-import { hashString, type IrProgram } from "../../compiler/lower/lower.js";
+import { hashString } from "../../compiler/core/numbers.js";
+import type { IrProgram } from "../../compiler/lower/lower.js";
 import { compile } from "../../compiler/pipeline.js";
 
 /** Lowers a program given as text (it may `use` the standard library). */
