@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const cli = new URL("../dist/bin/cli.js", import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
-  process.stderr.write("nnc: the compiler is not built yet; run `npm run build` (or `npm ci`) in the nnc folder\n");
+  process.stderr.write(
+    "nnc: the compiler is not built yet; run `npm run build` (or `npm ci`) in the nnc folder\n",
+  );
   process.exit(2);
 }
 const { main } = await import(cli.href);

@@ -16,7 +16,8 @@ function findPackageRoot(): string {
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("nnc: cannot locate the nnc package root (package.json named \"nnc\")");
+    if (parent === dir)
+      throw new Error('nnc: cannot locate the nnc package root (package.json named "nnc")');
     dir = parent;
   }
 }
@@ -28,7 +29,9 @@ export const packageRoot: string = findPackageRoot();
 export const stdlibDir: string = join(packageRoot, "stdlib");
 
 /** nnc's version, from package.json. */
-export const nncVersion: string = (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
+export const nncVersion: string = (
+  JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }
+).version;
 
 /** A path as shown to the user: relative to the working directory when below it. */
 export function displayPath(absPath: string, cwd: string = process.cwd()): string {

@@ -162,7 +162,9 @@ export class CompiledModule {
       const p = specs.get(path);
       if (p === undefined) {
         const known = [...specs.keys()].join(", ") || "(none)";
-        throw new ArgumentError(`${what}: unknown ${noun} ${JSON.stringify(path)}; ${noun === "parameter" ? "parameters" : "state entries"}: ${known}`);
+        throw new ArgumentError(
+          `${what}: unknown ${noun} ${JSON.stringify(path)}; ${noun === "parameter" ? "parameters" : "state entries"}: ${known}`,
+        );
       }
       const sig: TensorSig = {
         name: path,

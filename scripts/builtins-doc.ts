@@ -13,7 +13,9 @@ const END = "<!-- builtins:end -->";
 
 /** The generated Markdown table of builtins. */
 export function builtinsTable(): string {
-  const rows = [...BUILTINS.values()].map((b) => `| \`${b.signature.replace(/\|/g, "\\|")}\` | ${b.rule.replace(/\|/g, "\\|")} |`);
+  const rows = [...BUILTINS.values()].map(
+    (b) => `| \`${b.signature.replace(/\|/g, "\\|")}\` | ${b.rule.replace(/\|/g, "\\|")} |`,
+  );
   return ["| builtin | shape rule |", "|---|---|", ...rows].join("\n");
 }
 

@@ -284,21 +284,7 @@ export interface UnaryExpr {
 }
 
 export type BinaryOp =
-  | "+"
-  | "-"
-  | "*"
-  | "/"
-  | "%"
-  | "@"
-  | "^"
-  | "=="
-  | "!="
-  | "<"
-  | "<="
-  | ">"
-  | ">="
-  | "&&"
-  | "||";
+  "+" | "-" | "*" | "/" | "%" | "@" | "^" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "&&" | "||";
 
 export interface BinaryExpr {
   readonly kind: "binary";

@@ -104,7 +104,12 @@ function toSexp(node: AstNode): Sexp {
         ...node.items.map(toSexp),
       );
     case "optimizer":
-      return list("optimizer", node.name.name, ...node.hyperparams.map(param), ...node.items.map(toSexp));
+      return list(
+        "optimizer",
+        node.name.name,
+        ...node.hyperparams.map(param),
+        ...node.items.map(toSexp),
+      );
     case "state":
       return list("state", node.name.name, exprSexp(node.init));
     case "param":

@@ -5,7 +5,10 @@ import type { LoadedProgram } from "./resolve.js";
 import type { CheckedProgram } from "./types.js";
 
 /** Checks types and shapes; returns undefined when errors were reported. */
-export function checkProgram(program: LoadedProgram, bag: DiagnosticBag): CheckedProgram | undefined {
+export function checkProgram(
+  program: LoadedProgram,
+  bag: DiagnosticBag,
+): CheckedProgram | undefined {
   const checked = new Elaborator(program, bag).checkProgram();
   return bag.hasErrors ? undefined : checked;
 }

@@ -1,7 +1,13 @@
 /** A readable dump of the checker's output (`--dump-after=check`): typed entry functions. */
 import { Dims } from "../core/dim.js";
 import { assertNever } from "../diagnostics/diagnostic.js";
-import { formatType, type CheckedFunction, type CheckedProgram, type Initializer, type TExpr } from "./types.js";
+import {
+  formatType,
+  type CheckedFunction,
+  type CheckedProgram,
+  type Initializer,
+  type TExpr,
+} from "./types.js";
 
 function primLabel(e: TExpr & { kind: "prim" }): string {
   const p = e.prim;
@@ -17,7 +23,15 @@ function primLabel(e: TExpr & { kind: "prim" }): string {
       return `transpose perm=[${p.perm.join(", ")}]`;
     case "index":
       return `index [${p.items
-        .map((it) => (it.kind === "at" ? Dims.format(it.index) : it.kind === "slice" ? `${Dims.format(it.start)}+${Dims.format(it.size)}*${it.step}` : it.kind === "take" ? `take#${it.arg}` : ":"))
+        .map((it) =>
+          it.kind === "at"
+            ? Dims.format(it.index)
+            : it.kind === "slice"
+              ? `${Dims.format(it.start)}+${Dims.format(it.size)}*${it.step}`
+              : it.kind === "take"
+                ? `take#${it.arg}`
+                : ":",
+        )
         .join(", ")}]`;
     case "concat":
     case "stack":
@@ -66,7 +80,10 @@ export function printCheckedFunction(f: CheckedFunction): string {
         label = `param ${e.path}`;
         break;
       case "literal":
-        label = e.data.length <= 6 ? `literal [${e.data.join(", ")}]` : `literal [${e.data.slice(0, 6).join(", ")}, … ${e.data.length} values]`;
+        label =
+          e.data.length <= 6
+            ? `literal [${e.data.join(", ")}]`
+            : `literal [${e.data.slice(0, 6).join(", ")}, … ${e.data.length} values]`;
         break;
       case "prim":
         label = `${primLabel(e)} ${e.args.map(name).join(", ")}`.trimEnd();
@@ -81,7 +98,12 @@ export function printCheckedFunction(f: CheckedFunction): string {
   };
   const outs = f.outputs.map(name);
   const sig = f.inputs.map((i) => `${i.name}: ${formatType(i.type)}`).join(", ");
-  return [`${f.flavor} ${f.qualifiedName}(${sig}) {`, ...lines, `  return ${outs.join(", ")}`, "}"].join("\n");
+  return [
+    `${f.flavor} ${f.qualifiedName}(${sig}) {`,
+    ...lines,
+    `  return ${outs.join(", ")}`,
+    "}",
+  ].join("\n");
 }
 
 function initLabel(i: Initializer): string {
@@ -103,7 +125,8 @@ export function printCheckedProgram(p: CheckedProgram): string {
   const parts: string[] = [];
   for (const m of p.models) {
     parts.push(`model ${m.name} {`);
-    for (const prm of m.params) parts.push(`  param ${prm.path}: ${formatType(prm.type)} = ${initLabel(prm.init)}`);
+    for (const prm of m.params)
+      parts.push(`  param ${prm.path}: ${formatType(prm.type)} = ${initLabel(prm.init)}`);
     parts.push("}");
     for (const f of m.functions) parts.push(printCheckedFunction(f));
   }

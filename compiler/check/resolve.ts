@@ -122,12 +122,23 @@ export function loadProgram(
     return { name, file, absPath, ast, scope: new Map(), exports: new Map() };
   };
 
-  const load = (absPath: string, name: string, text: string, importSpan: Span | null): ModuleInfo | undefined => {
+  const load = (
+    absPath: string,
+    name: string,
+    text: string,
+    importSpan: Span | null,
+  ): ModuleInfo | undefined => {
     const existing = byPath.get(absPath);
     if (existing) return existing;
     if (loading.includes(absPath)) {
-      const cycle = [...loading.slice(loading.indexOf(absPath)), absPath].map((p) => displayPath(p));
-      bag.error("E0204", `import cycle: ${cycle.join(" -> ")}`, importSpan ?? { file: displayPath(absPath), start: 0, end: 0, line: 1, col: 1 });
+      const cycle = [...loading.slice(loading.indexOf(absPath)), absPath].map((p) =>
+        displayPath(p),
+      );
+      bag.error(
+        "E0204",
+        `import cycle: ${cycle.join(" -> ")}`,
+        importSpan ?? { file: displayPath(absPath), start: 0, end: 0, line: 1, col: 1 },
+      );
       failed = true;
       return undefined;
     }
@@ -144,7 +155,10 @@ export function loadProgram(
     return info;
   };
 
-  const findModule = (path: readonly string[], fromDir: string): { abs: string; tried: string[] } => {
+  const findModule = (
+    path: readonly string[],
+    fromDir: string,
+  ): { abs: string; tried: string[] } => {
     const tried: string[] = [];
     if (path[0] === "std") {
       const abs = join(stdlibDir, ...path.slice(1)) + ".nn";
@@ -192,7 +206,9 @@ export function loadProgram(
     const bind = (local: Name, entry: ScopeEntry, at: Span): void => {
       const prev = into.scope.get(local.name);
       if (prev) {
-        bag.error("E0202", `\`${local.name}\` is defined more than once`, at, [{ message: "first defined here", span: spanOfEntry(prev, into, local.name) }]);
+        bag.error("E0202", `\`${local.name}\` is defined more than once`, at, [
+          { message: "first defined here", span: spanOfEntry(prev, into, local.name) },
+        ]);
         return;
       }
       into.scope.set(local.name, entry);
@@ -201,19 +217,38 @@ export function loadProgram(
     const importName = (name: Name, alias: Name | null, at: Span): void => {
       // standard-library modules re-export the builtins (`use std.nn.{tanh}`)
       const entry: ScopeEntry | undefined =
-        target.exports.get(name.name) ?? (modPath[0] === "std" && BUILTIN_NAMES.includes(name.name) ? { kind: "builtin", name: name.name } : undefined);
+        target.exports.get(name.name) ??
+        (modPath[0] === "std" && BUILTIN_NAMES.includes(name.name)
+          ? { kind: "builtin", name: name.name }
+          : undefined);
       if (!entry) {
         const names = [...target.exports.keys()];
-        const hint = suggest(name.name, modPath[0] === "std" ? [...names, ...BUILTIN_NAMES] : names);
-        const list = names.length > 0 && names.length <= 12 ? [{ message: `\`${target.name}\` declares: ${names.map((n) => `\`${n}\``).join(", ")}` }] : [];
-        bag.error("E0205", `module \`${target.name}\` has no declaration named \`${name.name}\``, name.span, hint ? [{ message: `did you mean \`${hint}\`?` }] : list);
+        const hint = suggest(
+          name.name,
+          modPath[0] === "std" ? [...names, ...BUILTIN_NAMES] : names,
+        );
+        const list =
+          names.length > 0 && names.length <= 12
+            ? [
+                {
+                  message: `\`${target.name}\` declares: ${names.map((n) => `\`${n}\``).join(", ")}`,
+                },
+              ]
+            : [];
+        bag.error(
+          "E0205",
+          `module \`${target.name}\` has no declaration named \`${name.name}\``,
+          name.span,
+          hint ? [{ message: `did you mean \`${hint}\`?` }] : list,
+        );
         failed = true;
         return;
       }
       bind(alias ?? name, entry, at);
     };
     if (single) importName(single, null, use.span);
-    else if (use.names === null) bind(use.path[use.path.length - 1]!, { kind: "module", module: target }, use.span);
+    else if (use.names === null)
+      bind(use.path[use.path.length - 1]!, { kind: "module", module: target }, use.span);
     else for (const u of use.names) importName(u.name, u.alias, u.span);
   };
 
@@ -227,7 +262,13 @@ export function loadProgram(
   const entryAbs = resolvePath(entryPath);
   const entryText = options.entryText ?? read(entryAbs);
   if (entryText === undefined) {
-    bag.error("E0203", `cannot read file \`${displayPath(entryAbs)}\``, { file: displayPath(entryAbs), start: 0, end: 0, line: 0, col: 0 });
+    bag.error("E0203", `cannot read file \`${displayPath(entryAbs)}\``, {
+      file: displayPath(entryAbs),
+      start: 0,
+      end: 0,
+      line: 0,
+      col: 0,
+    });
     return undefined;
   }
   const base = entryAbs.replace(/\\/g, "/").split("/").pop()!.replace(/\.nn$/, "");
@@ -263,7 +304,9 @@ function collectDeclarations(mod: ModuleInfo, bag: DiagnosticBag): void {
     if (!name) continue;
     const prev = mod.exports.get(name.name);
     if (prev && prev.kind !== "module" && prev.kind !== "builtin") {
-      bag.error("E0202", `\`${name.name}\` is defined more than once`, name.span, [{ message: "first defined here", span: prev.decl.name.span }]);
+      bag.error("E0202", `\`${name.name}\` is defined more than once`, name.span, [
+        { message: "first defined here", span: prev.decl.name.span },
+      ]);
       continue;
     }
     const entry: ScopeEntry =
@@ -303,14 +346,22 @@ class Scope {
 /** Walks every body of a module, reporting names that are not defined anywhere visible. */
 function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
   const top = new Scope(null);
-  for (const name of BUILTIN_NAMES) top.names.set(name, { mutable: false, span: mod.ast.span, what: "builtin" });
+  for (const name of BUILTIN_NAMES)
+    top.names.set(name, { mutable: false, span: mod.ast.span, what: "builtin" });
   const moduleScope = new Scope(top);
-  for (const [name, e] of mod.scope) moduleScope.names.set(name, { mutable: false, span: e.kind === "module" || e.kind === "builtin" ? mod.ast.span : e.decl.name.span, what: e.kind });
+  for (const [name, e] of mod.scope)
+    moduleScope.names.set(name, {
+      mutable: false,
+      span: e.kind === "module" || e.kind === "builtin" ? mod.ast.span : e.decl.name.span,
+      what: e.kind,
+    });
 
   const declare = (scope: Scope, name: Name, mutable: boolean, what: string): void => {
     const prev = scope.names.get(name.name);
     if (prev) {
-      bag.error("E0202", `\`${name.name}\` is defined more than once`, name.span, [{ message: "first defined here", span: prev.span }]);
+      bag.error("E0202", `\`${name.name}\` is defined more than once`, name.span, [
+        { message: "first defined here", span: prev.span },
+      ]);
       return;
     }
     scope.names.set(name.name, { mutable, span: name.span, what });
@@ -344,7 +395,8 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         expr(e.target, scope);
         for (const it of e.indices) {
           if (it.kind === "at") expr(it.expr, scope);
-          else if (it.kind === "slice") for (const p of [it.start, it.stop, it.step]) if (p) expr(p, scope);
+          else if (it.kind === "slice")
+            for (const p of [it.start, it.stop, it.step]) if (p) expr(p, scope);
         }
         return;
       case "member":
@@ -373,13 +425,20 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     if (t.kind === "listType") return type(t.element, scope);
     if (t.kind !== "namedType") return;
     for (const d of t.dims ?? []) {
-      const n = d.kind === "dimRest" ? d.name : d.expr.kind === "name" ? { name: d.expr.name, span: d.expr.span } : null;
-      if (n && !scope.lookup(n.name)) scope.names.set(n.name, { mutable: false, span: n.span, what: "size" });
+      const n =
+        d.kind === "dimRest"
+          ? d.name
+          : d.expr.kind === "name"
+            ? { name: d.expr.name, span: d.expr.span }
+            : null;
+      if (n && !scope.lookup(n.name))
+        scope.names.set(n.name, { mutable: false, span: n.span, what: "size" });
     }
     // names inside compound dims (`2 * N`) are sizes too; the checker says when it cannot infer one
     const inner = (e: Expr): void => {
       if (e.kind === "name") {
-        if (!scope.lookup(e.name)) scope.names.set(e.name, { mutable: false, span: e.span, what: "size" });
+        if (!scope.lookup(e.name))
+          scope.names.set(e.name, { mutable: false, span: e.span, what: "size" });
       } else if (e.kind === "binary") {
         inner(e.left);
         inner(e.right);
@@ -394,16 +453,33 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
     if (!t || t.kind === "fnType") return;
     if (t.kind === "listType") return typeHead(t.element, scope);
     const rests = (t.dims ?? []).filter((d) => d.kind === "dimRest");
-    if (rests.length > 1) bag.error("E0318", "a type can contain `...` only once: which dimensions each `...` takes would be ambiguous", rests[1]!.span);
+    if (rests.length > 1)
+      bag.error(
+        "E0318",
+        "a type can contain `...` only once: which dimensions each `...` takes would be ambiguous",
+        rests[1]!.span,
+      );
     const head = t.path[0]!;
     if (t.path.length === 1 && TYPE_NAMES.includes(head.name)) return;
     const b = scope.lookup(head.name);
     if (b && (t.path.length === 1 ? b.what === "model" : b.what === "module")) return;
     const models = [...mod.scope.entries()].filter(([, e]) => e.kind === "model").map(([n]) => n);
-    const hint = suggest(head.name, [...TYPE_NAMES, ...models]) ?? (/^(?:[fiu]|float|int|uint)\d+$/.test(head.name) ? "f32` or `i32" : undefined);
-    bag.error("E0207", `unknown type \`${t.path.map((n) => n.name).join(".")}\``, t.path.length === 1 ? head.span : { ...head.span, end: t.path[t.path.length - 1]!.span.end }, [
-      hint ? { message: `did you mean \`${hint}\`?` } : { message: "types are the tensor types f32, i32 and bool (`f32[N, 3]`), int, float, bool, string, fn, lists `[int]`, and models" },
-    ]);
+    const hint =
+      suggest(head.name, [...TYPE_NAMES, ...models]) ??
+      (/^(?:[fiu]|float|int|uint)\d+$/.test(head.name) ? "f32` or `i32" : undefined);
+    bag.error(
+      "E0207",
+      `unknown type \`${t.path.map((n) => n.name).join(".")}\``,
+      t.path.length === 1 ? head.span : { ...head.span, end: t.path[t.path.length - 1]!.span.end },
+      [
+        hint
+          ? { message: `did you mean \`${hint}\`?` }
+          : {
+              message:
+                "types are the tensor types f32, i32 and bool (`f32[N, 3]`), int, float, bool, string, fn, lists `[int]`, and models",
+            },
+      ],
+    );
   };
 
   const block = (b: Block, scope: Scope): void => {
@@ -426,10 +502,17 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         if (!b) unknown(s.name.name, s.name.span, scope);
         else if (!b.mutable) {
           const builtin = b.what === "builtin" || b.what === "initializer";
-          bag.error("E0206", `cannot assign to \`${s.name.name}\`: it is ${KIND_NAMES[b.what] ?? `a ${b.what}`}, not a \`var\``, s.name.span, [
-            ...(builtin ? [] : [{ message: `\`${s.name.name}\` is defined here`, span: b.span }]),
-            ...(b.what === "let" ? [{ message: `declare it with \`var ${s.name.name} = ...\` to reassign it` }] : []),
-          ]);
+          bag.error(
+            "E0206",
+            `cannot assign to \`${s.name.name}\`: it is ${KIND_NAMES[b.what] ?? `a ${b.what}`}, not a \`var\``,
+            s.name.span,
+            [
+              ...(builtin ? [] : [{ message: `\`${s.name.name}\` is defined here`, span: b.span }]),
+              ...(b.what === "let"
+                ? [{ message: `declare it with \`var ${s.name.name} = ...\` to reassign it` }]
+                : []),
+            ],
+          );
         }
         return;
       }
@@ -481,10 +564,12 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
 
   const model = (m: ModelDecl): void => {
     const scope = hyperScope(m.hyperparams);
-    for (const it of m.items) declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
+    for (const it of m.items)
+      declare(scope, it.name, false, it.kind === "fn" ? it.flavor : it.kind);
     // the instance itself and the list of its parameters, unless a member takes the name
     for (const implicit of ["self", "params"]) {
-      if (!scope.names.has(implicit)) scope.names.set(implicit, { mutable: false, span: m.name.span, what: "model" });
+      if (!scope.names.has(implicit))
+        scope.names.set(implicit, { mutable: false, span: m.name.span, what: "model" });
     }
     for (const it of m.items) {
       switch (it.kind) {
@@ -510,7 +595,8 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
   // An optimizer's `state`s are per-parameter tensors its functions may reassign.
   const optimizer = (o: OptimizerDecl): void => {
     const scope = hyperScope(o.hyperparams);
-    for (const it of o.items) declare(scope, it.name, it.kind === "state", it.kind === "fn" ? it.flavor : it.kind);
+    for (const it of o.items)
+      declare(scope, it.name, it.kind === "state", it.kind === "fn" ? it.flavor : it.kind);
     for (const it of o.items) {
       switch (it.kind) {
         case "state":
@@ -531,7 +617,8 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
 
   const initScope = (outer: Scope): Scope => {
     const s = new Scope(outer);
-    for (const n of INITIALIZER_NAMES) s.names.set(n, { mutable: false, span: mod.ast.span, what: "initializer" });
+    for (const n of INITIALIZER_NAMES)
+      s.names.set(n, { mutable: false, span: mod.ast.span, what: "initializer" });
     return s;
   };
 
@@ -559,10 +646,22 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         const trainScope = new Scope(moduleScope);
         const target = mod.scope.get(item.target[0]?.name ?? "");
         if (target?.kind === "model") {
-          for (const it of target.decl.items) trainScope.names.set(it.name.name, { mutable: false, span: it.name.span, what: it.kind });
-          for (const h of target.decl.hyperparams) trainScope.names.set(h.name.name, { mutable: false, span: h.name.span, what: "hyperparameter" });
+          for (const it of target.decl.items)
+            trainScope.names.set(it.name.name, {
+              mutable: false,
+              span: it.name.span,
+              what: it.kind,
+            });
+          for (const h of target.decl.hyperparams)
+            trainScope.names.set(h.name.name, {
+              mutable: false,
+              span: h.name.span,
+              what: "hyperparameter",
+            });
         }
-        for (const n of [...DATA_SOURCES, "t"]) if (!trainScope.lookup(n)) trainScope.names.set(n, { mutable: false, span: item.span, what: "data source" });
+        for (const n of [...DATA_SOURCES, "t"])
+          if (!trainScope.lookup(n))
+            trainScope.names.set(n, { mutable: false, span: item.span, what: "data source" });
         for (const o of item.options) expr(o.value, trainScope);
         break;
       }
@@ -578,8 +677,16 @@ function checkTrain(target: readonly Name[], mod: ModuleInfo, bag: DiagnosticBag
   if (!modelName) return;
   const entry = mod.scope.get(modelName.name);
   if (!entry || entry.kind !== "model") {
-    const hint = suggest(modelName.name, [...mod.scope.entries()].filter(([, e]) => e.kind === "model").map(([n]) => n));
-    bag.error("E0501", `\`train\` needs a model, but \`${modelName.name}\` is ${entry ? `a ${entry.kind}` : "not defined"}`, modelName.span, hint ? [{ message: `did you mean \`${hint}\`?` }] : []);
+    const hint = suggest(
+      modelName.name,
+      [...mod.scope.entries()].filter(([, e]) => e.kind === "model").map(([n]) => n),
+    );
+    bag.error(
+      "E0501",
+      `\`train\` needs a model, but \`${modelName.name}\` is ${entry ? `a ${entry.kind}` : "not defined"}`,
+      modelName.span,
+      hint ? [{ message: `did you mean \`${hint}\`?` }] : [],
+    );
     return;
   }
   if (!lossName || rest.length > 0) {
@@ -588,19 +695,32 @@ function checkTrain(target: readonly Name[], mod: ModuleInfo, bag: DiagnosticBag
   }
   const member = entry.decl.items.find((i) => i.name.name === lossName.name);
   if (!member || member.kind !== "fn" || member.flavor !== "loss") {
-    const losses = entry.decl.items.filter((i): i is FnDecl => i.kind === "fn" && i.flavor === "loss").map((i) => i.name.name);
+    const losses = entry.decl.items
+      .filter((i): i is FnDecl => i.kind === "fn" && i.flavor === "loss")
+      .map((i) => i.name.name);
     const hint = suggest(lossName.name, losses);
     bag.error(
       "E0501",
-      member ? `\`${modelName.name}.${lossName.name}\` is not a \`loss\`` : `model \`${modelName.name}\` has no loss named \`${lossName.name}\``,
+      member
+        ? `\`${modelName.name}.${lossName.name}\` is not a \`loss\``
+        : `model \`${modelName.name}\` has no loss named \`${lossName.name}\``,
       lossName.span,
       [
-        ...(member ? [{ message: `\`${lossName.name}\` is declared here as ${KIND_NAMES[member.kind === "fn" ? member.flavor : member.kind] ?? member.kind}`, span: member.name.span }] : []),
+        ...(member
+          ? [
+              {
+                message: `\`${lossName.name}\` is declared here as ${KIND_NAMES[member.kind === "fn" ? member.flavor : member.kind] ?? member.kind}`,
+                span: member.name.span,
+              },
+            ]
+          : []),
         hint
           ? { message: `did you mean \`${hint}\`?` }
           : losses.length === 0
             ? { message: `\`${modelName.name}\` declares no \`loss\`` }
-            : { message: `the losses of \`${modelName.name}\` are: ${losses.map((l) => `\`${l}\``).join(", ")}` },
+            : {
+                message: `the losses of \`${modelName.name}\` are: ${losses.map((l) => `\`${l}\``).join(", ")}`,
+              },
       ],
     );
   }
@@ -629,4 +749,15 @@ const KIND_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** Names that are initializers inside `param ... = <init>`. */
-export const INITIALIZER_NAMES: readonly string[] = ["zeros", "ones", "constant", "normal", "uniform", "glorot", "glorot_normal", "he", "he_uniform", "lecun"];
+export const INITIALIZER_NAMES: readonly string[] = [
+  "zeros",
+  "ones",
+  "constant",
+  "normal",
+  "uniform",
+  "glorot",
+  "glorot_normal",
+  "he",
+  "he_uniform",
+  "lecun",
+];

@@ -5,7 +5,8 @@
  */
 import { Dims, formatShape, type Dim } from "../core/dim.js";
 
-export type ShapeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type ShapeResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 const ok = <T>(value: T): ShapeResult<T> => ({ ok: true, value });
 const fail = <T>(reason: string): ShapeResult<T> => ({ ok: false, reason });
@@ -23,7 +24,9 @@ export function broadcastShapes(...shapes: (readonly Dim[])[]): ShapeResult<Dim[
       if (Dims.equal(e, 1)) continue;
       if (Dims.equal(d, 1)) d = e;
       else if (!Dims.equal(d, e)) {
-        return fail(`${fromEnd(i - rank)} is ${Dims.format(d)} in one operand and ${Dims.format(e)} in another; broadcasting needs them equal, or one of them 1`);
+        return fail(
+          `${fromEnd(i - rank)} is ${Dims.format(d)} in one operand and ${Dims.format(e)} in another; broadcasting needs them equal, or one of them 1`,
+        );
       }
     }
     out.push(d);
@@ -53,9 +56,13 @@ export function matmulShape(a: readonly Dim[], b: readonly Dim[]): ShapeResult<D
   const b2 = b.length === 1 ? [b[0]!, 1] : b;
   const k1 = a2[a2.length - 1]!;
   const k2 = b2[b2.length - 2]!;
-  if (!Dims.equal(k1, k2)) return fail(`inner dimensions differ (${Dims.format(k1)} vs ${Dims.format(k2)})`);
+  if (!Dims.equal(k1, k2))
+    return fail(`inner dimensions differ (${Dims.format(k1)} vs ${Dims.format(k2)})`);
   const batch = broadcastShapes(a2.slice(0, -2), b2.slice(0, -2));
-  if (!batch.ok) return fail(`batch dimensions ${formatShape(a2.slice(0, -2))} and ${formatShape(b2.slice(0, -2))} do not broadcast`);
+  if (!batch.ok)
+    return fail(
+      `batch dimensions ${formatShape(a2.slice(0, -2))} and ${formatShape(b2.slice(0, -2))} do not broadcast`,
+    );
   const out = [...batch.value];
   if (a.length > 1) out.push(a2[a2.length - 2]!);
   if (b.length > 1) out.push(b2[b2.length - 1]!);
@@ -67,15 +74,22 @@ export function reshapeShape(from: readonly Dim[], target: readonly Dim[]): Shap
   const total = Dims.product(from);
   const holes = target.filter((d) => Dims.equal(d, -1)).length;
   if (holes > 1) return fail("at most one dimension can be -1");
-  for (const d of target) if (!Dims.equal(d, -1) && !Dims.nonNegative(d)) return fail(`negative dimension ${Dims.format(d)}`);
+  for (const d of target)
+    if (!Dims.equal(d, -1) && !Dims.nonNegative(d))
+      return fail(`negative dimension ${Dims.format(d)}`);
   if (holes === 1) {
     const known = Dims.product(target.filter((d) => !Dims.equal(d, -1)));
     const missing = Dims.divExact(total, known);
-    if (missing === undefined) return fail(`cannot infer -1: ${Dims.format(total)} elements are not divisible by ${Dims.format(known)}`);
+    if (missing === undefined)
+      return fail(
+        `cannot infer -1: ${Dims.format(total)} elements are not divisible by ${Dims.format(known)}`,
+      );
     return ok(target.map((d) => (Dims.equal(d, -1) ? missing : d)));
   }
   if (!Dims.equal(Dims.product(target), total)) {
-    return fail(`${Dims.format(total)} elements cannot be reshaped into ${Dims.format(Dims.product(target))}`);
+    return fail(
+      `${Dims.format(total)} elements cannot be reshaped into ${Dims.format(Dims.product(target))}`,
+    );
   }
   return ok([...target]);
 }

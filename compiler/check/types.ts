@@ -75,12 +75,61 @@ export type IndexSpec =
  * inserts the broadcasts.
  */
 export type Prim =
-  | { readonly op: "unary"; readonly fn: "neg" | "abs" | "sign" | "exp" | "log" | "log1p" | "sqrt" | "sin" | "cos" | "tan" | "tanh" | "sigmoid" | "erf" | "floor" | "ceil" | "round" | "not" }
-  | { readonly op: "binary"; readonly fn: "add" | "sub" | "mul" | "div" | "pow" | "max" | "min" | "mod" | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "and" | "or" }
+  | {
+      readonly op: "unary";
+      readonly fn:
+        | "neg"
+        | "abs"
+        | "sign"
+        | "exp"
+        | "log"
+        | "log1p"
+        | "sqrt"
+        | "sin"
+        | "cos"
+        | "tan"
+        | "tanh"
+        | "sigmoid"
+        | "erf"
+        | "floor"
+        | "ceil"
+        | "round"
+        | "not";
+    }
+  | {
+      readonly op: "binary";
+      readonly fn:
+        | "add"
+        | "sub"
+        | "mul"
+        | "div"
+        | "pow"
+        | "max"
+        | "min"
+        | "mod"
+        | "eq"
+        | "ne"
+        | "lt"
+        | "le"
+        | "gt"
+        | "ge"
+        | "and"
+        | "or";
+    }
   | { readonly op: "where" }
   | { readonly op: "cast" }
-  | { readonly op: "reduce"; readonly fn: "sum" | "mean" | "max" | "min" | "prod" | "logsumexp"; readonly axes: readonly number[]; readonly keepdims: boolean }
-  | { readonly op: "argmax"; readonly fn: "argmax" | "argmin"; readonly axis: number; readonly keepdims: boolean }
+  | {
+      readonly op: "reduce";
+      readonly fn: "sum" | "mean" | "max" | "min" | "prod" | "logsumexp";
+      readonly axes: readonly number[];
+      readonly keepdims: boolean;
+    }
+  | {
+      readonly op: "argmax";
+      readonly fn: "argmax" | "argmin";
+      readonly axis: number;
+      readonly keepdims: boolean;
+    }
   | { readonly op: "matmul" }
   | { readonly op: "reshape" }
   | { readonly op: "broadcast" }
@@ -88,7 +137,12 @@ export type Prim =
   | { readonly op: "index"; readonly items: readonly IndexSpec[] }
   | { readonly op: "concat"; readonly axis: number }
   | { readonly op: "stack"; readonly axis: number }
-  | { readonly op: "pad"; readonly low: readonly Dim[]; readonly high: readonly Dim[]; readonly value: number }
+  | {
+      readonly op: "pad";
+      readonly low: readonly Dim[];
+      readonly high: readonly Dim[];
+      readonly value: number;
+    }
   | { readonly op: "fill"; readonly value: number }
   | { readonly op: "size"; readonly dim: Dim }
   | { readonly op: "iota"; readonly axis: number }
@@ -96,7 +150,11 @@ export type Prim =
   | { readonly op: "random"; readonly dist: "uniform" | "normal"; readonly salt: number }
   | { readonly op: "gather"; readonly axis: number }
   | { readonly op: "scatter_add"; readonly axis: number }
-  | { readonly op: "conv2d"; readonly stride: readonly [number, number]; readonly padding: readonly [number, number] }
+  | {
+      readonly op: "conv2d";
+      readonly stride: readonly [number, number];
+      readonly padding: readonly [number, number];
+    }
   /** `grad(L, w)`: args [L, w]. */
   | { readonly op: "grad" }
   /** Derivative of args[0] along tangent args[2] of args[1]. */
@@ -153,7 +211,12 @@ export type Value =
   | { readonly kind: "list"; readonly items: readonly Value[] }
   | { readonly kind: "range"; readonly start: number; readonly end: number }
   | { readonly kind: "tensor"; readonly expr: TExpr }
-  | { readonly kind: "fn"; readonly decl: FnDecl; readonly module: ModuleInfo; readonly self: ModelInstance | null }
+  | {
+      readonly kind: "fn";
+      readonly decl: FnDecl;
+      readonly module: ModuleInfo;
+      readonly self: ModelInstance | null;
+    }
   | { readonly kind: "builtin"; readonly name: string }
   | { readonly kind: "modelDecl"; readonly decl: ModelDecl; readonly module: ModuleInfo }
   /** An optimizer declaration; used only by `train`. */
@@ -183,7 +246,9 @@ export function describeValue(v: Value): string {
       return `range ${v.start}..${v.end}`;
     case "tensor":
       // a bare `f32` would read as a type name
-      return v.expr.type.shape.length === 0 ? `${v.expr.type.dtype} scalar` : formatType(v.expr.type);
+      return v.expr.type.shape.length === 0
+        ? `${v.expr.type.dtype} scalar`
+        : formatType(v.expr.type);
     case "fn":
       return `function \`${v.decl.name.name}\``;
     case "builtin":

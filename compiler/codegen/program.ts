@@ -47,18 +47,33 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
       }
       rename.set(k.name, name);
     }
-    const fix = (f: ProgramPlan["functions"][string]) => ({ ...f, steps: f.steps.map((s) => ({ ...s, kernel: rename.get(s.kernel) ?? s.kernel })) });
+    const fix = (f: ProgramPlan["functions"][string]) => ({
+      ...f,
+      steps: f.steps.map((s) => ({ ...s, kernel: rename.get(s.kernel) ?? s.kernel })),
+    });
     const functions: Record<string, ProgramPlan["functions"][string]> = {};
     for (const [name, f] of Object.entries(plan.functions)) functions[name] = fix(f);
     return { ...plan, functions, init: plan.init ? fix(plan.init) : null };
   };
   for (const m of ir.models) {
     const p = planProgram({ functions: m.functions, params: m.params, init: m.init });
-    units.push({ name: m.name, kind: "model", plan: share(p.plan, p.kernels), flavors: m.flavors, train: m.train });
+    units.push({
+      name: m.name,
+      kind: "model",
+      plan: share(p.plan, p.kernels),
+      flavors: m.flavors,
+      train: m.train,
+    });
   }
   if (ir.functions.length > 0) {
     const p = planProgram({ functions: ir.functions, params: [], init: null });
-    units.push({ name: FUNCTIONS_CLASS, kind: "functions", plan: share(p.plan, p.kernels), flavors: new Map(ir.functions.map((f) => [f.name, "fn" as const])), train: null });
+    units.push({
+      name: FUNCTIONS_CLASS,
+      kind: "functions",
+      plan: share(p.plan, p.kernels),
+      flavors: new Map(ir.functions.map((f) => [f.name, "fn" as const])),
+      train: null,
+    });
   }
   return { name: ir.name, units, kernels };
 }
@@ -67,12 +82,21 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
 export function printPlans(p: PlannedProgram): string {
   const lines: string[] = [];
   for (const u of p.units) {
-    lines.push(`${u.kind} ${u.name}: ${u.plan.params.length} parameter(s), ${u.plan.constants.length} constant(s)`);
+    lines.push(
+      `${u.kind} ${u.name}: ${u.plan.params.length} parameter(s), ${u.plan.constants.length} constant(s)`,
+    );
     const fns = [...(u.plan.init ? [u.plan.init] : []), ...Object.values(u.plan.functions)];
     for (const f of fns) {
-      lines.push(`  ${f.name}(${f.inputs.map((i) => `${i.name}: ${i.display}`).join(", ")}) -> ${f.outputs.map((o) => o.sig.display).join(", ")}`);
-      f.buffers.forEach((b, i) => lines.push(`    b${i}: ${b.dtype}[${JSON.stringify(b.size)}] ${b.source.kind}${b.source.kind === "param" ? ` ${b.source.path}` : b.source.kind === "input" || b.source.kind === "const" ? ` #${b.source.index}` : ""}`));
-      for (const s of f.steps) lines.push(`    ${s.kernel}(${s.inputs.map((i) => `b${i}`).join(", ")}) -> b${s.output}`);
+      lines.push(
+        `  ${f.name}(${f.inputs.map((i) => `${i.name}: ${i.display}`).join(", ")}) -> ${f.outputs.map((o) => o.sig.display).join(", ")}`,
+      );
+      f.buffers.forEach((b, i) =>
+        lines.push(
+          `    b${i}: ${b.dtype}[${JSON.stringify(b.size)}] ${b.source.kind}${b.source.kind === "param" ? ` ${b.source.path}` : b.source.kind === "input" || b.source.kind === "const" ? ` #${b.source.index}` : ""}`,
+        ),
+      );
+      for (const s of f.steps)
+        lines.push(`    ${s.kernel}(${s.inputs.map((i) => `b${i}`).join(", ")}) -> b${s.output}`);
       lines.push(`    return ${f.outputs.map((o) => `b${o.buffer}`).join(", ")}`);
     }
   }

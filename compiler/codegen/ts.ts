@@ -647,9 +647,7 @@ function scatterAdd(b: Body, n: NodeOf<"scatter_add">): void {
   flat(b, Dims.product(n.shape), (k) => b.line(`o[${k}] = 0;`));
   b.line("let p = 0;");
   const add = (at: string): string =>
-    int
-      ? `o[${at}] = ((o[${at}]!) + (x0[p++]!)) | 0;`
-      : `o[${at}] = (o[${at}]!) + (x0[p++]!);`;
+    int ? `o[${at}] = ((o[${at}]!) + (x0[p++]!)) | 0;` : `o[${at}] = (o[${at}]!) + (x0[p++]!);`;
   nest(b, [outer], [{ name: "q", base: "0", strides: [Dims.mul(mid, inner)] }], (_, [q]) => {
     // indices in order, so repeated indices accumulate deterministically
     flatIndices(b, Dims.product(idx.shape), () => {
@@ -694,9 +692,16 @@ function matmul(b: Body, n: NodeOf<"matmul">): void {
     for (let i = 0; i < rows; i++) b.line(`const a${i} = x0[r${i} + k]!;`);
     b.line(`const bk = bb + k * ${N} + c;`);
     for (let j = 0; j < cols; j++) b.line(`const b${j} = x1[bk${j === 0 ? "" : ` + ${j}`}]!;`);
-    for (let i = 0; i < rows; i++) b.line(Array.from({ length: cols }, (_, j) => `s${i}${j} += a${i} * b${j};`).join(" "));
+    for (let i = 0; i < rows; i++)
+      b.line(Array.from({ length: cols }, (_, j) => `s${i}${j} += a${i} * b${j};`).join(" "));
     b.close();
-    for (let i = 0; i < rows; i++) b.line(Array.from({ length: cols }, (_, j) => `o[o${i} + c${j === 0 ? "" : ` + ${j}`}] = s${i}${j};`).join(" "));
+    for (let i = 0; i < rows; i++)
+      b.line(
+        Array.from(
+          { length: cols },
+          (_, j) => `o[o${i} + c${j === 0 ? "" : ` + ${j}`}] = s${i}${j};`,
+        ).join(" "),
+      );
   };
   const rowsOf = (rows: number) => {
     b.line(`const r0 = ab + m * ${K};`);
@@ -749,9 +754,13 @@ function matmulInt(b: Body, n: NodeOf<"matmul">): void {
       b.line(`const v = x0[${qa === "0" ? "k" : `${qa} + k`}]!;`);
       const row = Dims.equal(N, 1) ? "k" : `k * ${b.dim(N)}`;
       b.line(`const w = ${qb === "0" ? row : `${qb} + ${row}`};`);
-      b.line(`for (let c = 0; c < ${b.dim(N)}; c++) acc[c] = (acc[c]! + Math.imul(v, x1[w + c]!)) | 0;`);
+      b.line(
+        `for (let c = 0; c < ${b.dim(N)}; c++) acc[c] = (acc[c]! + Math.imul(v, x1[w + c]!)) | 0;`,
+      );
       b.close();
-      b.line(`for (let c = 0; c < ${b.dim(N)}; c++) o[${qo === "0" ? "c" : `${qo} + c`}] = acc[c]!;`);
+      b.line(
+        `for (let c = 0; c < ${b.dim(N)}; c++) o[${qo === "0" ? "c" : `${qo} + c`}] = acc[c]!;`,
+      );
     },
     { prefix: "m" },
   );
@@ -862,7 +871,9 @@ export function renderKernelBody(node: Node, symbols: readonly string[]): string
       break;
     case "grad":
     case "jvp":
-      throw new InternalCompilerError(`${node.op} node %${node.id} reached code generation: the autodiff stage did not run`);
+      throw new InternalCompilerError(
+        `${node.op} node %${node.id} reached code generation: the autodiff stage did not run`,
+      );
     default:
       return assertNever(node, "IR op");
   }

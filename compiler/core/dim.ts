@@ -39,10 +39,19 @@ function normalize(terms: readonly Term[]): Dim {
   const out: Term[] = [];
   for (const t of acc.values()) if (t.coef !== 0) out.push({ coef: t.coef, syms: t.syms });
   // Higher degree first, then lexicographic: a stable, readable canonical order.
-  out.sort((a, b) => b.syms.length - a.syms.length || (termKey(a.syms) < termKey(b.syms) ? -1 : termKey(a.syms) > termKey(b.syms) ? 1 : 0));
+  out.sort(
+    (a, b) =>
+      b.syms.length - a.syms.length ||
+      (termKey(a.syms) < termKey(b.syms) ? -1 : termKey(a.syms) > termKey(b.syms) ? 1 : 0),
+  );
   if (out.length === 0) return 0;
   if (out.length === 1 && out[0]!.syms.length === 0) return out[0]!.coef;
-  return Object.freeze({ kind: "poly", terms: Object.freeze(out.map((t) => Object.freeze({ coef: t.coef, syms: Object.freeze([...t.syms]) }))) });
+  return Object.freeze({
+    kind: "poly",
+    terms: Object.freeze(
+      out.map((t) => Object.freeze({ coef: t.coef, syms: Object.freeze([...t.syms]) })),
+    ),
+  });
 }
 
 function termsOf(d: Dim): readonly Term[] {
@@ -72,7 +81,8 @@ export const Dims = {
   mul(a: Dim, b: Dim): Dim {
     if (typeof a === "number" && typeof b === "number") return a * b;
     const out: Term[] = [];
-    for (const x of termsOf(a)) for (const y of termsOf(b)) out.push({ coef: x.coef * y.coef, syms: [...x.syms, ...y.syms] });
+    for (const x of termsOf(a))
+      for (const y of termsOf(b)) out.push({ coef: x.coef * y.coef, syms: [...x.syms, ...y.syms] });
     return normalize(out);
   },
 
@@ -133,7 +143,8 @@ export const Dims = {
     let s = "";
     d.terms.forEach((t, i) => {
       const mag = Math.abs(t.coef);
-      const body = t.syms.length === 0 ? String(mag) : (mag === 1 ? "" : `${mag}*`) + t.syms.join("*");
+      const body =
+        t.syms.length === 0 ? String(mag) : (mag === 1 ? "" : `${mag}*`) + t.syms.join("*");
       if (i === 0) s += (t.coef < 0 ? "-" : "") + body;
       else s += (t.coef < 0 ? " - " : " + ") + body;
     });
@@ -177,7 +188,10 @@ export const Dims = {
     let s = "";
     d.terms.forEach((t, i) => {
       const mag = Math.abs(t.coef);
-      const factors = [...(mag !== 1 || t.syms.length === 0 ? [String(mag)] : []), ...t.syms.map(symExpr)];
+      const factors = [
+        ...(mag !== 1 || t.syms.length === 0 ? [String(mag)] : []),
+        ...t.syms.map(symExpr),
+      ];
       const body = factors.join(" * ");
       if (i === 0) s += t.coef < 0 ? `-${body}` : body;
       else s += t.coef < 0 ? ` - ${body}` : ` + ${body}`;

@@ -14,13 +14,21 @@ export type SourceLookup = (path: string) => SourceFile | undefined;
 /** The part of `span`'s first line that it covers: leading blanks and width in columns. */
 function underline(span: Span, file: SourceFile, text: string): { lead: string; width: number } {
   const endPos = file.position(Math.max(span.start, span.end - 1));
-  const width = endPos.line === span.line ? Math.max(1, endPos.col - span.col + 1) : Math.max(1, text.length - span.col + 1);
+  const width =
+    endPos.line === span.line
+      ? Math.max(1, endPos.col - span.col + 1)
+      : Math.max(1, text.length - span.col + 1);
   // Tabs keep their width in the caret line so the caret lines up.
   const lead = text.slice(0, span.col - 1).replace(/[^\t]/g, " ");
   return { lead, width };
 }
 
-function excerpt(span: Span, sources: SourceLookup, gutter: number, labels: readonly Note[] = []): string[] {
+function excerpt(
+  span: Span,
+  sources: SourceLookup,
+  gutter: number,
+  labels: readonly Note[] = [],
+): string[] {
   const file = sources(span.file);
   if (!file || span.line < 1) return [];
   const text = file.lineText(span.line);
@@ -48,7 +56,9 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup): string {
   const spans = [d.span, ...d.notes.flatMap((n) => (n.span ? [n.span] : []))];
   const gutter = Math.max(...spans.map((s) => String(Math.max(s.line, 1)).length));
   const pad = " ".repeat(gutter);
-  const inline = d.notes.filter((n) => isInlineLabel(n, d.span, sources)).sort((a, b) => a.span!.start - b.span!.start);
+  const inline = d.notes
+    .filter((n) => isInlineLabel(n, d.span, sources))
+    .sort((a, b) => a.span!.start - b.span!.start);
   const lines: string[] = [];
   lines.push(`${d.severity}[${d.code}]: ${d.message}`);
   lines.push(`${pad}--> ${location(d.span)}`);

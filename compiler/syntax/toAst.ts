@@ -291,7 +291,11 @@ export class AstBuilder extends BaseVisitor {
   stateDecl(ctx: Cst.StateDeclCstChildren, span: Span): StateDecl {
     const kw = one(ctx.stateKeyword, "state keyword");
     if (kw.image !== "state") {
-      this.bag.error("E0102", `expected an optimizer item (\`state name = init\`, \`fn\` or \`const\`), found identifier \`${kw.image}\``, this.file.span(kw.startOffset, (kw.endOffset ?? kw.startOffset) + 1));
+      this.bag.error(
+        "E0102",
+        `expected an optimizer item (\`state name = init\`, \`fn\` or \`const\`), found identifier \`${kw.image}\``,
+        this.file.span(kw.startOffset, (kw.endOffset ?? kw.startOffset) + 1),
+      );
     }
     return {
       kind: "state",

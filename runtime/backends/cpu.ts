@@ -131,12 +131,16 @@ export class CpuBackend implements Backend {
     for (const u of updates) uses.set(u.buffer, (uses.get(u.buffer) ?? 0) + 1);
     const staged = updates.map((u) => {
       const data = need(buffers[u.buffer], `buffer ${u.buffer}`);
-      const own = fn.buffers[u.buffer]?.source.kind === "temp" && !handed.has(u.buffer) && uses.get(u.buffer) === 1;
+      const own =
+        fn.buffers[u.buffer]?.source.kind === "temp" &&
+        !handed.has(u.buffer) &&
+        uses.get(u.buffer) === 1;
       return [u.path, own ? data : data.slice()] as const;
     });
     for (const [path, data] of staged) {
       const current = need(this.params.get(path), `parameter ${path}`);
-      if (current.length !== data.length) throw new RangeError(`parameter ${path}: ${data.length} values for ${current.length}`);
+      if (current.length !== data.length)
+        throw new RangeError(`parameter ${path}: ${data.length} values for ${current.length}`);
       this.params.set(path, data);
     }
     return outputs;

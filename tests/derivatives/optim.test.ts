@@ -210,10 +210,14 @@ describe.each(CONFIGS)("$model: train with $optimizer, lr = $schedule", (cfg) =>
       ["gb", "b"],
     ] as const) {
       const base = m.parameters()[path]!;
-      const fd = await fdGradient(async (v) => {
-        m.setParameters({ [path]: t64(base.shape, v) });
-        return (await call1(m, "l", args()))[0]!;
-      }, flat(base), 1e-5);
+      const fd = await fdGradient(
+        async (v) => {
+          m.setParameters({ [path]: t64(base.shape, v) });
+          return (await call1(m, "l", args()))[0]!;
+        },
+        flat(base),
+        1e-5,
+      );
       m.setParameters({ [path]: base });
       expectClose(await call1(m, fn, args()), fd, 1e-8, `grad(l, ${path})`);
     }

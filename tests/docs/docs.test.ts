@@ -11,6 +11,7 @@ describe("docs/language.md", () => {
   });
 
   it("documents every builtin with its shape rule", () => {
-    for (const b of BUILTINS.values()) expect(text).toContain(`\`${b.signature.replace(/\|/g, "\\|")}\``);
+    for (const b of BUILTINS.values())
+      expect(text).toContain(`\`${b.signature.replace(/\|/g, "\\|")}\``);
   });
 });
