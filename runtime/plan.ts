@@ -57,6 +57,50 @@ export interface FunctionPlan {
    * and optimizer state): buffer `buffer` becomes the value of `path`.
    */
   readonly updates?: readonly { readonly path: string; readonly buffer: number }[];
+  /** The same function as fused GPU kernels (absent in modules built without GPU kernels). */
+  readonly gpu?: KernelPlan;
+}
+
+/**
+ * A function as fused kernels for the GPU backends. Buffers `0..inputs-1` are
+ * the inputs, as in the CPU plan; temps are reused by liveness, so one temp
+ * buffer may hold several values over a call. Every element is 4 bytes on the
+ * GPU (`bool` is a u32 0/1).
+ */
+export interface KernelPlan {
+  readonly buffers: readonly BufferSpec[];
+  readonly launches: readonly Launch[];
+  /** The buffer of each output, in order. */
+  readonly outputs: readonly number[];
+  /** State written after the call: buffer `buffer` becomes the value of `path`. */
+  readonly updates: readonly { readonly path: string; readonly buffer: number }[];
+}
+
+/** One kernel dispatch. */
+export interface Launch {
+  /** A kernel of the module's GPU kernel table. */
+  readonly kernel: string;
+  /** The plan buffer bound at each of the kernel's slots (reads first, then writes). */
+  readonly buffers: readonly number[];
+  /**
+   * Workgroups along x, y, z: `ceil(size / per)` each. A 1-D grid larger than
+   * the device's per-dimension limit is folded into x and y by the runtime;
+   * kernels compute their linear workgroup index as `x + y * num_workgroups.x`
+   * and ignore workgroups past the end.
+   */
+  readonly grid: readonly { readonly size: SizeExpr; readonly per: number }[];
+}
+
+/** A GPU kernel as printed for one target. */
+export interface GpuKernelSource {
+  /** The shader source. */
+  readonly code: string;
+  /**
+   * Access of each storage slot (binding `k` is slot `k`); the function's size
+   * symbols follow as a uniform `array<vec4<i32>, ...>` at binding
+   * `access.length` (at least one vec4, always bound).
+   */
+  readonly access: readonly ("read" | "write")[];
 }
 
 export interface ParamSpec {

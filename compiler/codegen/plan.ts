@@ -13,6 +13,7 @@ import type {
   ConstantSpec,
   DTypeName,
   FunctionPlan,
+  KernelPlan,
   ParamSpec,
   ProgramPlan,
   SizeExpr,
@@ -25,6 +26,8 @@ import { reachable } from "../ir/build.js";
 import { functionRoots, type IrFunction, type Node, type ParamInfo } from "../ir/ops.js";
 import { verifyFunction } from "../ir/verify.js";
 import { renderKernelBody, type KernelSource } from "./ts.js";
+import { fuseFunction } from "../fusion/fuse.js";
+import { DEFAULT_LIMITS, type Kernel, type KernelLimits } from "../kernel/kernelIr.js";
 
 /** What the planner is given: the callable functions, the module state and its initializer. */
 export interface PlanInput {
@@ -32,12 +35,22 @@ export interface PlanInput {
   readonly params: readonly ParamInfo[];
   /** One input (the `i32` seed scalar), one output per param in `params` order. */
   readonly init: IrFunction | null;
+  /** Device limits the GPU kernels must respect (WebGPU's defaults when absent). */
+  readonly limits?: KernelLimits;
+}
+
+/** A fused GPU kernel of the plan, named as its launches name it. */
+export interface NamedKernel {
+  readonly name: string;
+  readonly kernel: Kernel;
 }
 
 /** A plan and the CPU kernels its steps name. */
 export interface PlanResult {
   readonly plan: ProgramPlan;
   readonly kernels: readonly KernelSource[];
+  /** The fused kernels the functions' `gpu` plans launch, named `g0, g1, …`. */
+  readonly gpuKernels: readonly NamedKernel[];
 }
 
 /** A dim as a plan size expression over the indices of `symbols`. */
@@ -91,8 +104,26 @@ class ConstantTable {
   }
 }
 
+/** Fused kernels by structure, so equal kernels are shared; names in order of first use. */
+class GpuKernelTable {
+  private readonly byKey = new Map<string, string>();
+  readonly list: NamedKernel[] = [];
+
+  nameOf(kernel: Kernel): string {
+    const key = JSON.stringify(kernel);
+    const known = this.byKey.get(key);
+    if (known !== undefined) return known;
+    const name = `g${this.list.length}`;
+    this.byKey.set(key, name);
+    this.list.push({ name, kernel });
+    return name;
+  }
+}
+
 interface Tables {
   readonly kernels: KernelTable;
+  readonly gpuKernels: GpuKernelTable;
+  readonly limits: KernelLimits;
   readonly constants: ConstantTable;
   readonly params: ReadonlyMap<string, ParamInfo>;
 }
@@ -152,6 +183,21 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
       }
     }
   }
+  const fused = fuseFunction(fn, {
+    limits: t.limits,
+    params: t.params,
+    constantIndex: (n) => t.constants.indexOf(n),
+    sizeExpr: (d) => toSizeExpr(d, fn.symbols),
+  });
+  const gpu: KernelPlan = {
+    buffers: fused.buffers,
+    launches: fused.launches.map((l) => ({
+      ...l,
+      kernel: t.gpuKernels.nameOf(fused.kernels[Number(l.kernel)]!),
+    })),
+    outputs: fused.outputs,
+    updates: fused.updates,
+  };
   const sig = (name: string, n: Node): TensorSig => ({
     name,
     dtype: n.dtype,
@@ -179,6 +225,7 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
           }),
         }
       : {}),
+    gpu,
   };
 }
 
@@ -205,7 +252,13 @@ export function planProgram(input: PlanInput): PlanResult {
     invariant(!byPath.has(p.path), `parameter ${p.path} declared twice`);
     byPath.set(p.path, p);
   }
-  const t: Tables = { kernels: new KernelTable(), constants: new ConstantTable(), params: byPath };
+  const t: Tables = {
+    kernels: new KernelTable(),
+    gpuKernels: new GpuKernelTable(),
+    limits: input.limits ?? DEFAULT_LIMITS,
+    constants: new ConstantTable(),
+    params: byPath,
+  };
 
   const functions: Record<string, FunctionPlan> = {};
   for (const fn of input.functions) {
@@ -241,5 +294,6 @@ export function planProgram(input: PlanInput): PlanResult {
   return {
     plan: { params, constants: t.constants.list, functions, init },
     kernels: t.kernels.list,
+    gpuKernels: t.gpuKernels.list,
   };
 }

@@ -3,11 +3,11 @@
  * `init` and functions) and one for the top-level functions, with the CPU
  * kernels of all plans shared when their code is identical.
  */
-import type { ProgramPlan } from "../../runtime/plan.js";
+import type { GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
 import type { IrProgram } from "../lower/lower.js";
 import { FUNCTIONS_CLASS } from "../check/elaborate.js";
 import type { CheckedTrain } from "../check/types.js";
-import { planProgram } from "./plan.js";
+import { planProgram, type NamedKernel } from "./plan.js";
 import type { KernelSource } from "./ts.js";
 
 /** One exported class of the generated module. */
@@ -27,6 +27,10 @@ export interface PlannedProgram {
   readonly units: readonly PlannedUnit[];
   /** Every CPU kernel, named `k0, k1, ...` in order of first use, shared by all units. */
   readonly kernels: readonly KernelSource[];
+  /** Every fused GPU kernel (kernel IR), named `g0, g1, ...` in order of first use, shared by all units. */
+  readonly fusedKernels: readonly NamedKernel[];
+  /** The WGSL source of every fused kernel, by the names launches use (`g0, g1, ...`). */
+  readonly gpuKernels: readonly { readonly name: string; readonly source: GpuKernelSource }[];
 }
 
 export { FUNCTIONS_CLASS };
@@ -36,7 +40,24 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
   const kernels: KernelSource[] = [];
   const byBody = new Map<string, string>();
   const units: PlannedUnit[] = [];
-  const share = (plan: ProgramPlan, local: readonly KernelSource[]): ProgramPlan => {
+  const fusedKernels: NamedKernel[] = [];
+  const fusedByKey = new Map<string, string>();
+  const share = (
+    plan: ProgramPlan,
+    local: readonly KernelSource[],
+    localGpu: readonly NamedKernel[],
+  ): ProgramPlan => {
+    const renameGpu = new Map<string, string>();
+    for (const k of localGpu) {
+      const key = JSON.stringify(k.kernel);
+      let name = fusedByKey.get(key);
+      if (name === undefined) {
+        name = `g${fusedKernels.length}`;
+        fusedByKey.set(key, name);
+        fusedKernels.push({ name, kernel: k.kernel });
+      }
+      renameGpu.set(k.name, name);
+    }
     const rename = new Map<string, string>();
     for (const k of local) {
       let name = byBody.get(k.body);
@@ -50,6 +71,17 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
     const fix = (f: ProgramPlan["functions"][string]) => ({
       ...f,
       steps: f.steps.map((s) => ({ ...s, kernel: rename.get(s.kernel) ?? s.kernel })),
+      ...(f.gpu
+        ? {
+            gpu: {
+              ...f.gpu,
+              launches: f.gpu.launches.map((l) => ({
+                ...l,
+                kernel: renameGpu.get(l.kernel) ?? l.kernel,
+              })),
+            },
+          }
+        : {}),
     });
     const functions: Record<string, ProgramPlan["functions"][string]> = {};
     for (const [name, f] of Object.entries(plan.functions)) functions[name] = fix(f);
@@ -60,7 +92,7 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
     units.push({
       name: m.name,
       kind: "model",
-      plan: share(p.plan, p.kernels),
+      plan: share(p.plan, p.kernels, p.gpuKernels),
       flavors: m.flavors,
       train: m.train,
     });
@@ -70,12 +102,12 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
     units.push({
       name: FUNCTIONS_CLASS,
       kind: "functions",
-      plan: share(p.plan, p.kernels),
+      plan: share(p.plan, p.kernels, p.gpuKernels),
       flavors: new Map(ir.functions.map((f) => [f.name, "fn" as const])),
       train: null,
     });
   }
-  return { name: ir.name, units, kernels };
+  return { name: ir.name, units, kernels, fusedKernels, gpuKernels: [] };
 }
 
 /** A readable dump of the plans (`--dump-after=plan`). */

@@ -1,0 +1,123 @@
+/**
+ * Small constructors for kernel-IR expressions, folding index arithmetic on
+ * literals so that the index expressions of fused loads stay short (a bias
+ * broadcast over `[B, 256]` reads `i % 256`, not `((i / 256) * 0 + i % 256)`).
+ */
+import { Dims, type Dim } from "../core/dim.js";
+import type { DType } from "../core/dtype.js";
+import { invariant } from "../diagnostics/diagnostic.js";
+import type { IdxFn, KExpr, KVar } from "../kernel/kernelIr.js";
+
+export const E = {
+  lit(dtype: DType, value: number): KExpr {
+    return { k: "lit", dtype, value };
+  },
+  int(value: number): KExpr {
+    return { k: "lit", dtype: "i32", value };
+  },
+  v(name: KVar): KExpr {
+    return { k: "var", name };
+  },
+  isInt(e: KExpr, value: number): boolean {
+    return e.k === "lit" && e.value === value;
+  },
+  idx(fn: IdxFn, a: KExpr, b: KExpr): KExpr {
+    if (a.k === "lit" && b.k === "lit") {
+      const x = a.value;
+      const y = b.value;
+      switch (fn) {
+        case "add":
+          return E.int(x + y);
+        case "sub":
+          return E.int(x - y);
+        case "mul":
+          return E.int(x * y);
+        case "div":
+          return E.int(Math.trunc(x / y));
+        case "mod":
+          return E.int(x % y);
+        case "min":
+          return E.int(Math.min(x, y));
+        case "max":
+          return E.int(Math.max(x, y));
+      }
+    }
+    switch (fn) {
+      case "add":
+        if (E.isInt(a, 0)) return b;
+        if (E.isInt(b, 0)) return a;
+        break;
+      case "sub":
+        if (E.isInt(b, 0)) return a;
+        break;
+      case "mul":
+        if (E.isInt(a, 0) || E.isInt(b, 0)) return E.int(0);
+        if (E.isInt(a, 1)) return b;
+        if (E.isInt(b, 1)) return a;
+        break;
+      case "div":
+        invariant(!E.isInt(b, 0), "index division by zero");
+        if (E.isInt(b, 1)) return a;
+        if (E.isInt(a, 0)) return a;
+        break;
+      case "mod":
+        if (E.isInt(b, 1) || E.isInt(a, 0)) return E.int(0);
+        break;
+      case "min":
+      case "max":
+        break;
+    }
+    return { k: "idx", fn, a, b };
+  },
+  add: (a: KExpr, b: KExpr) => E.idx("add", a, b),
+  sub: (a: KExpr, b: KExpr) => E.idx("sub", a, b),
+  mul: (a: KExpr, b: KExpr) => E.idx("mul", a, b),
+  div: (a: KExpr, b: KExpr) => E.idx("div", a, b),
+  mod: (a: KExpr, b: KExpr) => E.idx("mod", a, b),
+};
+
+/** A size as an `i32` expression over the function's size symbols. */
+export function dimExpr(d: Dim, symbols: readonly string[]): KExpr {
+  if (Dims.isConst(d)) return E.int(d);
+  let acc: KExpr = E.int(0);
+  for (const t of d.terms) {
+    let term: KExpr = E.int(t.coef);
+    for (const s of t.syms) {
+      const index = symbols.indexOf(s);
+      invariant(index >= 0, `size symbol ${s} is not bound by the function`);
+      term = E.mul(term, { k: "sym", index });
+    }
+    acc = E.add(acc, term);
+  }
+  return acc;
+}
+
+/** A canonical key of an expression (for memoizing values by index). */
+export function exprKey(e: KExpr): string {
+  switch (e.k) {
+    case "lit":
+      return `${e.dtype}:${Object.is(e.value, -0) ? "-0" : String(e.value)}`;
+    case "var":
+      return e.name;
+    case "sym":
+      return `$${e.index}`;
+    case "ref":
+      return `t${e.id}`;
+    case "acc":
+      return "acc";
+    case "load":
+      return `L${e.slot}[${exprKey(e.index)}]`;
+    case "idx":
+      return `(${exprKey(e.a)} ${e.fn} ${exprKey(e.b)})`;
+    case "unary":
+      return `${e.fn}(${exprKey(e.x)})`;
+    case "binary":
+      return `${e.fn}(${exprKey(e.a)},${exprKey(e.b)})`;
+    case "select":
+      return `sel(${exprKey(e.cond)},${exprKey(e.a)},${exprKey(e.b)})`;
+    case "cast":
+      return `${e.dtype}(${exprKey(e.x)})`;
+    case "random":
+      return `rand_${e.dist}_${e.salt}(${exprKey(e.seed)},${exprKey(e.counter)})`;
+  }
+}

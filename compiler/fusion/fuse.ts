@@ -1,0 +1,869 @@
+/**
+ * The fusion stage: groups the nodes of an IR function into kernels and
+ * lowers each group to the kernel IR (see docs/fusion.md for the rules).
+ *
+ * 1. *Materialization.* A node gets a buffer of its own when it is an output
+ *    or state update, when it is a reduction or matrix product that cannot be
+ *    absorbed into its consumer's kernel, when its value is needed by two or
+ *    more kernels and recomputing it is not cheap, or when it feeds a matrix
+ *    product (operands are staged through workgroup memory from buffers;
+ *    only index remapping is fused into those loads). Everything else is
+ *    inlined into the kernel of its consumers and recomputed per element.
+ * 2. *Absorption.* A reduction or matrix product whose only consumer chain is
+ *    elementwise at the same index (no movement) becomes the core of that
+ *    consumer's kernel: the elementwise work runs as the kernel's epilogue on
+ *    the accumulated value, with no buffer in between.
+ * 3. *Kernels.* Each materialized node becomes one kernel: a `map`, or the
+ *    `reduce`/`matmul` of its core with itself as the epilogue. Movement ops
+ *    (broadcast, transpose, slice, pad, concat, gather, reshape) become index
+ *    expressions of loads; no kernel ever just moves data.
+ * 4. *Limits.* A kernel that would bind more storage buffers than the device
+ *    allows gets one of its inlined producers materialized, and fusion runs
+ *    again, until every kernel fits.
+ * 5. *Buffers.* Temps are assigned to buffers by liveness in launch order; a
+ *    buffer freed by its last reader is reused for a later value of the same
+ *    size (never by the kernel that reads it).
+ */
+import type { BufferSpec, Launch, SizeExpr } from "../../runtime/plan.js";
+import { Dims, type Dim } from "../core/dim.js";
+import type { DType } from "../core/dtype.js";
+import { invariant, InternalCompilerError } from "../diagnostics/diagnostic.js";
+import { reachable } from "../ir/build.js";
+import {
+  functionRoots,
+  type IrFunction,
+  type Node,
+  type NodeOf,
+  type ParamInfo,
+} from "../ir/ops.js";
+import type {
+  Binding,
+  Block,
+  KExpr,
+  Kernel,
+  KernelLimits,
+  KVar,
+  Stmt,
+  Store,
+} from "../kernel/kernelIr.js";
+import { dimExpr, E, exprKey } from "./exprs.js";
+
+/** What fusion needs besides the function. */
+export interface FuseContext {
+  readonly limits: KernelLimits;
+  readonly params: ReadonlyMap<string, ParamInfo>;
+  /** The module-wide index of a (non-scalar) literal tensor. */
+  constantIndex(n: NodeOf<"constant">): number;
+  /** `toSizeExpr` of the planner (a dim over the function's symbols). */
+  sizeExpr(d: Dim): SizeExpr;
+}
+
+/** A function as kernels, launches and buffers. `Launch.kernel` is the index of the kernel in `kernels`, as a string. */
+export interface FusedFunction {
+  readonly kernels: readonly Kernel[];
+  readonly buffers: readonly BufferSpec[];
+  readonly launches: readonly Launch[];
+  readonly outputs: readonly number[];
+  readonly updates: readonly { readonly path: string; readonly buffer: number }[];
+  /** Bytes of all temp buffers (they coexist during a call): the peak device memory of temps. */
+  readonly tempBytes: Dim;
+}
+
+const CORE_OPS = new Set(["reduce", "argmax", "matmul", "scatter_add"]);
+const ALIAS_OPS = new Set(["reshape", "stop_gradient"]);
+const ELEMENTWISE = new Set(["unary", "binary", "select", "cast"]);
+const MOVEMENT = new Set([
+  "broadcast",
+  "transpose",
+  "slice",
+  "pad",
+  "concat",
+  "gather",
+  "reshape",
+  "stop_gradient",
+]);
+/** Elementwise functions cheap enough to recompute in every kernel that needs them. */
+const CHEAP_FNS = new Set([
+  "neg",
+  "not",
+  "add",
+  "sub",
+  "mul",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+  "and",
+  "or",
+  "max",
+  "min",
+]);
+
+/** The node behind reshapes and stop-gradients (same buffer, same flat index). */
+function peel(n: Node): Node {
+  while (ALIAS_OPS.has(n.op)) n = n.inputs[0]!;
+  return n;
+}
+
+/** Nodes whose value already lives in a buffer of the module: inputs, parameters, literal tensors. */
+function isBufferBacked(n: Node): boolean {
+  return (
+    n.op === "input" || n.op === "param" || (n.op === "constant" && Dims.product(n.shape) !== 1)
+  );
+}
+
+function strides(shape: readonly Dim[]): Dim[] {
+  const out: Dim[] = new Array<Dim>(shape.length);
+  let acc: Dim = 1;
+  for (let a = shape.length - 1; a >= 0; a--) {
+    out[a] = acc;
+    acc = Dims.mul(acc, shape[a]!);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- grouping
+
+interface Grouping {
+  /** Nodes with a buffer written by a kernel (peeled, never buffer-backed). */
+  readonly materialized: ReadonlySet<number>;
+  /** Materialized node id -> the core absorbed into its kernel. */
+  readonly coreOf: ReadonlyMap<number, Node>;
+}
+
+function group(
+  nodes: readonly Node[],
+  roots: readonly Node[],
+  forced: ReadonlySet<number>,
+): Grouping {
+  const users = new Map<number, Node[]>();
+  for (const n of nodes)
+    for (const i of new Set(n.inputs)) {
+      const list = users.get(i.id);
+      if (list) list.push(n);
+      else users.set(i.id, [n]);
+    }
+  const rootSet = new Set(roots.map((r) => peel(r).id));
+  const materialized = new Set<number>();
+  const coreOf = new Map<number, Node>();
+  /** Kernels (materialized node ids) a node is inlined into. */
+  const kroots = new Map<number, Set<number>>();
+  /** Whether a node's value reaches a matmul operand through movement only. */
+  const feedsMatmul = new Set<number>();
+  /** For an inlined node: every use is elementwise at the same flat index, up to its kernel's node. */
+  const ident = new Set<number>();
+  const cheap = new Set<number>();
+  const coreIds = new Set(nodes.filter((n) => CORE_OPS.has(n.op)).map((n) => n.id));
+
+  for (const n of nodes) {
+    // cheapness only looks at inputs (topological order)
+    if (
+      n.op === "iota" ||
+      n.op === "dim" ||
+      n.op === "random" ||
+      (n.op === "constant" && !isBufferBacked(n)) ||
+      isBufferBacked(n) ||
+      (MOVEMENT.has(n.op) && n.op !== "gather") ||
+      (n.op === "gather" && cheap.has(n.inputs[1]!.id)) ||
+      ((n.op === "cast" ||
+        n.op === "select" ||
+        ((n.op === "unary" || n.op === "binary") && CHEAP_FNS.has(n.fn))) &&
+        n.inputs.every((i) => cheap.has(i.id)))
+    )
+      cheap.add(n.id);
+  }
+
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k]!;
+    if (isBufferBacked(n)) continue;
+    const us = users.get(n.id) ?? [];
+    const targets = new Set<number>();
+    let viaMatmul = false;
+    let identical = true;
+    for (const u of us) {
+      if (materialized.has(u.id)) targets.add(u.id);
+      else for (const t of kroots.get(u.id) ?? []) targets.add(t);
+      if (u.op === "matmul" || (feedsMatmul.has(u.id) && !materialized.has(u.id))) viaMatmul = true;
+      const sameIndex = ELEMENTWISE.has(u.op) || ALIAS_OPS.has(u.op);
+      if (!sameIndex || !(materialized.has(u.id) || ident.has(u.id))) identical = false;
+    }
+    if (rootSet.has(n.id) && !ALIAS_OPS.has(n.op)) {
+      materialized.add(n.id);
+      continue;
+    }
+    if (ALIAS_OPS.has(n.op)) {
+      // aliases are never materialized themselves; their input is, when they are
+      kroots.set(n.id, targets);
+      if (viaMatmul) feedsMatmul.add(n.id);
+      if (identical) ident.add(n.id);
+      if (rootSet.has(peel(n).id)) {
+        // the peeled node is the root; nothing to decide here
+      }
+      continue;
+    }
+    if (forced.has(n.id)) {
+      materialized.add(n.id);
+      continue;
+    }
+    if (CORE_OPS.has(n.op)) {
+      const [t] = targets;
+      if (
+        targets.size === 1 &&
+        t !== undefined &&
+        identical &&
+        !coreOf.has(t) &&
+        !viaMatmul &&
+        !coreIds.has(t)
+      ) {
+        coreOf.set(t, n);
+        kroots.set(n.id, targets);
+      } else materialized.add(n.id);
+      continue;
+    }
+    const movementOrCheap = cheap.has(n.id) || MOVEMENT.has(n.op);
+    if (viaMatmul && !MOVEMENT.has(n.op) && !(cheap.has(n.id) && n.op !== "random")) {
+      materialized.add(n.id);
+      continue;
+    }
+    if (targets.size <= 1 || movementOrCheap) {
+      kroots.set(n.id, targets);
+      if (viaMatmul) feedsMatmul.add(n.id);
+      if (identical) ident.add(n.id);
+      continue;
+    }
+    materialized.add(n.id);
+  }
+  return { materialized, coreOf };
+}
+
+// ---------------------------------------------------------------- kernel builder
+
+/** Builds the expressions of one kernel: slots shared, lets per block. */
+class KernelBuilder {
+  readonly reads: number[] = [];
+  private readonly slotOf = new Map<number, number>();
+  private nextLet = 0;
+
+  constructor(
+    readonly fn: IrFunction,
+    readonly grouping: Grouping,
+    readonly bufferOf: (n: Node) => number,
+    /** The node this kernel computes (its own value is never loaded). */
+    readonly target: Node,
+    readonly core: Node | null,
+  ) {}
+
+  /** The slot of a plan buffer read by this kernel. */
+  slot(buffer: number): number {
+    const known = this.slotOf.get(buffer);
+    if (known !== undefined) return known;
+    const s = this.reads.length;
+    this.reads.push(buffer);
+    this.slotOf.set(buffer, s);
+    return s;
+  }
+
+  block(): BlockBuilder {
+    return new BlockBuilder(this, () => this.nextLet++);
+  }
+}
+
+/** One straight-line scope (an operand, a reduction body, an epilogue). */
+class BlockBuilder {
+  readonly lets: Stmt[] = [];
+  private readonly memo = new Map<string, KExpr>();
+  /** Whether `acc` stands for the kernel's core at index `i` in this block. */
+  accAtI = false;
+
+  constructor(
+    private readonly k: KernelBuilder,
+    private readonly fresh: () => number,
+  ) {}
+
+  private bind(expr: KExpr, dtype: DType): KExpr {
+    if (expr.k === "lit" || expr.k === "var" || expr.k === "sym" || expr.k === "ref") return expr;
+    const id = this.fresh();
+    this.lets.push({ id, expr });
+    return { k: "ref", id, dtype };
+  }
+
+  private dim(d: Dim): KExpr {
+    return dimExpr(d, this.k.fn.symbols);
+  }
+
+  /** Coordinates of flat index `idx` in `shape` (row-major). */
+  coords(idx: KExpr, shape: readonly Dim[]): KExpr[] {
+    const st = strides(shape);
+    return shape.map((d, a) => {
+      if (Dims.equal(d, 1)) return E.int(0);
+      const q = E.div(idx, this.dim(st[a]!));
+      return a === 0 ? q : E.mod(q, this.dim(d));
+    });
+  }
+
+  /** The flat index of `coords` in `shape`. */
+  flat(coords: readonly KExpr[], shape: readonly Dim[]): KExpr {
+    const st = strides(shape);
+    let acc: KExpr = E.int(0);
+    coords.forEach((c, a) => {
+      if (!Dims.equal(shape[a]!, 1)) acc = E.add(acc, E.mul(c, this.dim(st[a]!)));
+    });
+    return acc;
+  }
+
+  /** The value of node `n` at flat element index `idx`. */
+  value(n: Node, idx: KExpr): KExpr {
+    const key = `${n.id}@${exprKey(idx)}`;
+    const known = this.memo.get(key);
+    if (known !== undefined) return known;
+    const v = this.compute(n, idx);
+    const bound = this.bind(v, n.dtype);
+    this.memo.set(key, bound);
+    return bound;
+  }
+
+  private compute(n: Node, idx: KExpr): KExpr {
+    const k = this.k;
+    if (n === k.core && this.accAtI) {
+      invariant(idx.k === "var" && idx.name === "i", "kernel core read at another index");
+      return { k: "acc", dtype: n.dtype };
+    }
+    if (isBufferBacked(n) || (k.grouping.materialized.has(n.id) && n !== k.target)) {
+      return { k: "load", slot: k.slot(k.bufferOf(n)), index: idx, dtype: n.dtype };
+    }
+    switch (n.op) {
+      case "constant":
+        return E.lit(n.dtype, n.data[0] ?? 0);
+      case "dim": {
+        const d = this.dim(n.dim);
+        return n.dtype === "i32" ? d : { k: "cast", x: d, dtype: n.dtype };
+      }
+      case "iota":
+        return this.coords(idx, n.shape)[n.axis]!;
+      case "random":
+        return {
+          k: "random",
+          dist: n.dist,
+          salt: n.salt,
+          seed: this.value(n.inputs[0]!, E.int(0)),
+          counter: idx,
+        };
+      case "unary":
+        return { k: "unary", fn: n.fn, x: this.value(n.inputs[0]!, idx), dtype: n.dtype };
+      case "binary":
+        return {
+          k: "binary",
+          fn: n.fn,
+          a: this.value(n.inputs[0]!, idx),
+          b: this.value(n.inputs[1]!, idx),
+          dtype: n.dtype,
+        };
+      case "select":
+        return {
+          k: "select",
+          cond: this.value(n.inputs[0]!, idx),
+          a: this.value(n.inputs[1]!, idx),
+          b: this.value(n.inputs[2]!, idx),
+          dtype: n.dtype,
+        };
+      case "cast":
+        return { k: "cast", x: this.value(n.inputs[0]!, idx), dtype: n.dtype };
+      case "reshape":
+      case "stop_gradient":
+        return this.value(n.inputs[0]!, idx);
+      case "broadcast": {
+        const x = n.inputs[0]!;
+        const c = this.coords(idx, n.shape);
+        const off = n.shape.length - x.shape.length;
+        const inC = x.shape.map((d, a) => (Dims.equal(d, 1) ? E.int(0) : c[a + off]!));
+        return this.value(x, this.flat(inC, x.shape));
+      }
+      case "transpose": {
+        const x = n.inputs[0]!;
+        const c = this.coords(idx, n.shape);
+        const inC: KExpr[] = new Array<KExpr>(x.shape.length);
+        n.perm.forEach((p, j) => (inC[p] = c[j]!));
+        return this.value(x, this.flat(inC, x.shape));
+      }
+      case "slice": {
+        const x = n.inputs[0]!;
+        const c = this.coords(idx, n.shape);
+        const inC = c.map((cj, a) => E.add(this.dim(n.starts[a]!), E.mul(cj, E.int(n.steps[a]!))));
+        return this.value(x, this.flat(inC, x.shape));
+      }
+      case "pad":
+        return this.pad(n, idx);
+      case "concat":
+        return this.concat(n, idx);
+      case "gather": {
+        const [x, ix] = n.inputs as [Node, Node];
+        const { outer, mid, inner } = around(x.shape, n.axis);
+        const p = Dims.product(ix.shape);
+        const q = E.mod(idx, this.dim(inner));
+        const r = E.mod(E.div(idx, this.dim(inner)), this.dim(p));
+        const o = Dims.equal(outer, 1) ? E.int(0) : E.div(idx, this.dim(Dims.mul(inner, p)));
+        const j = this.clampIndex(this.value(ix, r), mid);
+        const at = E.add(E.mul(E.add(E.mul(o, this.dim(mid)), j), this.dim(inner)), q);
+        return this.value(x, at);
+      }
+      case "input":
+      case "param":
+      case "reduce":
+      case "argmax":
+      case "matmul":
+      case "scatter_add":
+      case "grad":
+      case "jvp":
+        throw new InternalCompilerError(
+          `fusion: node %${n.id} (${n.op}) is neither a buffer nor computable inline`,
+        );
+    }
+  }
+
+  /** An `i32` index value clamped into `[0, extent)` (the gather/scatter convention). */
+  clampIndex(v: KExpr, extent: Dim): KExpr {
+    return E.idx("min", E.idx("max", v, E.int(0)), E.sub(this.dim(extent), E.int(1)));
+  }
+
+  private pad(n: NodeOf<"pad">, idx: KExpr): KExpr {
+    const x = n.inputs[0]!;
+    const c = this.coords(idx, n.shape);
+    let valid: KExpr | null = null;
+    const inC = c.map((cj, a) => {
+      const gap = n.interior[a]! + 1;
+      const low = n.low[a]!;
+      const size = x.shape[a]!;
+      if (Dims.equal(low, 0) && gap === 1 && Dims.equal(n.high[a]!, 0)) return cj;
+      // t = c - low may be negative: compare before clamping
+      const t = E.sub(cj, this.dim(low));
+      const tc = E.idx("max", t, E.int(0));
+      const conds: KExpr[] = [
+        { k: "binary", fn: "ge", a: t, b: E.int(0), dtype: "bool" },
+        {
+          k: "binary",
+          fn: "lt",
+          a: E.div(tc, E.int(gap)),
+          b: this.dim(size),
+          dtype: "bool",
+        },
+      ];
+      if (gap > 1)
+        conds.push({ k: "binary", fn: "eq", a: E.mod(tc, E.int(gap)), b: E.int(0), dtype: "bool" });
+      for (const cond of conds)
+        valid =
+          valid === null ? cond : { k: "binary", fn: "and", a: valid, b: cond, dtype: "bool" };
+      return E.idx("min", E.div(tc, E.int(gap)), E.sub(this.dim(size), E.int(1)));
+    });
+    if (Dims.equal(Dims.product(x.shape), 0)) return E.lit(n.dtype, n.value);
+    const inner = this.value(x, this.flat(inC, x.shape));
+    if (valid === null) return inner;
+    return { k: "select", cond: valid, a: inner, b: E.lit(n.dtype, n.value), dtype: n.dtype };
+  }
+
+  private concat(n: NodeOf<"concat">, idx: KExpr): KExpr {
+    const c = this.coords(idx, n.shape);
+    const along = c[n.axis]!;
+    const parts: { start: Dim; x: Node }[] = [];
+    let start: Dim = 0;
+    for (const x of n.inputs) {
+      if (!Dims.equal(Dims.product(x.shape), 0)) parts.push({ start, x });
+      start = Dims.add(start, x.shape[n.axis]!);
+    }
+    invariant(parts.length > 0, "concat of empty tensors has no elements to compute");
+    let out: KExpr | null = null;
+    for (let p = parts.length - 1; p >= 0; p--) {
+      const { start: s, x } = parts[p]!;
+      const local = E.idx(
+        "min",
+        E.idx("max", E.sub(along, this.dim(s)), E.int(0)),
+        E.sub(this.dim(x.shape[n.axis]!), E.int(1)),
+      );
+      const inC = c.map((cj, a) => (a === n.axis ? local : cj));
+      const v = this.value(x, this.flat(inC, x.shape));
+      out =
+        out === null
+          ? v
+          : {
+              k: "select",
+              cond: {
+                k: "binary",
+                fn: "lt",
+                a: along,
+                b: this.dim(parts[p + 1]!.start),
+                dtype: "bool",
+              },
+              a: v,
+              b: out,
+              dtype: n.dtype,
+            };
+    }
+    return out!;
+  }
+
+  finish(value: KExpr): Block {
+    return { lets: this.lets, value };
+  }
+}
+
+/** Splits a shape at `axis` into the sizes before it, at it and after it. */
+function around(shape: readonly Dim[], axis: number): { outer: Dim; mid: Dim; inner: Dim } {
+  return {
+    outer: Dims.product(shape.slice(0, axis)),
+    mid: shape[axis]!,
+    inner: Dims.product(shape.slice(axis + 1)),
+  };
+}
+
+// ---------------------------------------------------------------- scheduling
+
+const MAP_THREADS = 64;
+
+function reduceSchedule(extent: Dim): { kind: "serial" | "tree"; threads: number } {
+  if (Dims.isConst(extent) && extent <= 64) return { kind: "serial", threads: MAP_THREADS };
+  if (Dims.isConst(extent) && extent < 4096) return { kind: "tree", threads: 64 };
+  return { kind: "tree", threads: 256 };
+}
+
+function matmulSchedule(
+  m: Dim,
+  n: Dim,
+): {
+  tileM: number;
+  tileN: number;
+  tileK: number;
+  threadM: number;
+  threadN: number;
+} {
+  if (Dims.isConst(n) && n <= 16)
+    return { tileM: 128, tileN: 16, tileK: 16, threadM: 4, threadN: 4 };
+  if (Dims.isConst(m) && m <= 16)
+    return { tileM: 16, tileN: 128, tileK: 16, threadM: 4, threadN: 4 };
+  return { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
+}
+
+// ---------------------------------------------------------------- the stage
+
+interface Built {
+  readonly kernel: Kernel;
+  readonly reads: readonly number[];
+  readonly grid: Launch["grid"];
+  /** Logical value (node id) the kernel writes. */
+  readonly writes: number;
+}
+
+/** Fuses one function. */
+export function fuseFunction(fn: IrFunction, ctx: FuseContext): FusedFunction {
+  const roots = functionRoots(fn);
+  const nodes = reachable(roots);
+  const forced = new Set<number>();
+  for (;;) {
+    const attempt = tryFuse(fn, nodes, roots, forced, ctx);
+    if (attempt.kind === "ok") return attempt.result;
+    invariant(!forced.has(attempt.split), "fusion: buffer limit split made no progress");
+    forced.add(attempt.split);
+  }
+}
+
+function tryFuse(
+  fn: IrFunction,
+  nodes: readonly Node[],
+  roots: readonly Node[],
+  forced: ReadonlySet<number>,
+  ctx: FuseContext,
+): { kind: "ok"; result: FusedFunction } | { kind: "split"; split: number } {
+  const grouping = group(nodes, roots, forced);
+  const sizeOf = (n: Node): SizeExpr => ctx.sizeExpr(Dims.product(n.shape));
+
+  // logical buffers: inputs, params, constants, then one per materialized node
+  const buffers: BufferSpec[] = [];
+  const valueBuffer = new Map<string, number>();
+  const add = (key: string, n: Node, source: BufferSpec["source"]): number => {
+    const index = buffers.length;
+    buffers.push({ dtype: n.dtype, size: sizeOf(n), source });
+    valueBuffer.set(key, index);
+    return index;
+  };
+  for (const inp of fn.inputs) add(`n${inp.id}`, inp, { kind: "input", index: inp.index });
+  const keyOf = (n: Node): string => (n.op === "param" ? `p:${n.path}` : `n${n.id}`);
+  for (const n of nodes) {
+    if (n.op === "param" && !valueBuffer.has(keyOf(n))) {
+      invariant(ctx.params.has(n.path), `${fn.name}: unknown parameter ${n.path}`);
+      add(keyOf(n), n, { kind: "param", path: n.path });
+    } else if (n.op === "constant" && isBufferBacked(n)) {
+      add(keyOf(n), n, { kind: "const", index: ctx.constantIndex(n) });
+    } else if (n.op === "input") {
+      invariant(valueBuffer.has(keyOf(n)), `${fn.name}: input ${n.name} is not declared`);
+    }
+  }
+  const bufferOf = (n: Node): number => {
+    const p = peel(n);
+    const b = valueBuffer.get(keyOf(p));
+    invariant(b !== undefined, `${fn.name}: node %${p.id} has no buffer`);
+    return b;
+  };
+
+  const built: Built[] = [];
+  for (const n of nodes) {
+    if (!grouping.materialized.has(n.id)) continue;
+    add(keyOf(n), n, { kind: "temp" });
+    const core = CORE_OPS.has(n.op) ? n : (grouping.coreOf.get(n.id) ?? null);
+    const kb = new KernelBuilder(fn, grouping, bufferOf, n, core);
+    const b = buildKernel(kb, n, core, (i) => buffers[i]!.dtype, ctx.sizeExpr);
+    const bindings = kb.reads.length + 1;
+    if (bindings > ctx.limits.maxStorageBuffersPerShaderStage) {
+      const split = pickSplit(n, grouping, forced);
+      if (split !== undefined) return { kind: "split", split };
+      throw new InternalCompilerError(
+        `${fn.name}: a kernel needs ${bindings} storage buffers, more than the device limit of ${ctx.limits.maxStorageBuffersPerShaderStage}, and cannot be split`,
+      );
+    }
+    built.push(b);
+  }
+
+  // liveness: the last launch reading each logical buffer; outputs and updates live to the end
+  const lastRead = new Map<number, number>();
+  built.forEach((b, k) => b.reads.forEach((r) => lastRead.set(r, k)));
+  const pinned = new Set<number>([
+    ...fn.outputs.map(bufferOf),
+    ...(fn.updates ?? []).map((u) => bufferOf(u.node)),
+  ]);
+  // physical temp buffers, reused when freed
+  const physical: BufferSpec[] = buffers.filter((b) => b.source.kind !== "temp");
+  const remap = new Map<number, number>();
+  buffers.forEach((b, i) => {
+    if (b.source.kind !== "temp") remap.set(i, i);
+  });
+  const free = new Map<string, number[]>();
+  const launches: Launch[] = [];
+  built.forEach((b, k) => {
+    const logical = valueBuffer.get(`n${b.writes}`)!;
+    const spec = buffers[logical]!;
+    const sizeKey = JSON.stringify(spec.size);
+    const pool = free.get(sizeKey);
+    let phys = pool?.pop();
+    if (phys === undefined) {
+      phys = physical.length;
+      physical.push({ dtype: spec.dtype, size: spec.size, source: { kind: "temp" } });
+    }
+    remap.set(logical, phys);
+    launches.push({
+      kernel: String(k),
+      buffers: [...b.reads.map((r) => remap.get(r)!), phys],
+      grid: b.grid,
+    });
+    for (const r of new Set(b.reads)) {
+      if (lastRead.get(r) !== k || pinned.has(r) || buffers[r]!.source.kind !== "temp") continue;
+      const p = remap.get(r)!;
+      const key = JSON.stringify(buffers[r]!.size);
+      const list = free.get(key);
+      if (list) list.push(p);
+      else free.set(key, [p]);
+    }
+    // a value nobody reads (and no output) frees its buffer at once
+    if (!lastRead.has(logical) && !pinned.has(logical)) {
+      const list = free.get(sizeKey);
+      if (list) list.push(phys);
+      else free.set(sizeKey, [phys]);
+    }
+  });
+  let tempBytes: Dim = 0;
+  const symDim = (e: SizeExpr): Dim =>
+    typeof e === "number"
+      ? e
+      : e.reduce<Dim>(
+          (acc, t) =>
+            Dims.add(
+              acc,
+              t.slice(1).reduce<Dim>((m, s) => Dims.mul(m, Dims.sym(fn.symbols[s]!)), t[0] ?? 0),
+            ),
+          0,
+        );
+  for (const b of physical)
+    if (b.source.kind === "temp") tempBytes = Dims.add(tempBytes, Dims.mul(4, symDim(b.size)));
+  const phys = (n: Node): number => remap.get(bufferOf(n))!;
+  return {
+    kind: "ok",
+    result: {
+      kernels: built.map((b) => b.kernel),
+      buffers: physical,
+      launches,
+      outputs: fn.outputs.map(phys),
+      updates: (fn.updates ?? []).map((u) => ({ path: u.path, buffer: phys(u.node) })),
+      tempBytes,
+    },
+  };
+}
+
+/** The inlined producer to materialize when a kernel binds too many buffers: the one reading the most distinct buffers. */
+function pickSplit(target: Node, g: Grouping, forced: ReadonlySet<number>): number | undefined {
+  let best: { id: number; reads: number } | undefined;
+  const readsOf = new Map<number, Set<string>>();
+  const visit = (n: Node): Set<string> => {
+    const known = readsOf.get(n.id);
+    if (known) return known;
+    const s = new Set<string>();
+    if (isBufferBacked(n) || (g.materialized.has(n.id) && n !== target)) s.add(`n${n.id}`);
+    else for (const i of n.inputs) for (const r of visit(i)) s.add(r);
+    readsOf.set(n.id, s);
+    if (
+      n !== target &&
+      !isBufferBacked(n) &&
+      !g.materialized.has(n.id) &&
+      !forced.has(n.id) &&
+      !ALIAS_OPS.has(n.op) &&
+      !CORE_OPS.has(n.op) &&
+      s.size >= 2 &&
+      (best === undefined || s.size > best.reads)
+    )
+      best = { id: n.id, reads: s.size };
+    return s;
+  };
+  const total = visit(target).size;
+  return best !== undefined && best.reads < total + 1 ? best.id : undefined;
+}
+
+function buildKernel(
+  kb: KernelBuilder,
+  target: Node,
+  core: Node | null,
+  dtypeOf: (buffer: number) => DType,
+  sizeE: (d: Dim) => SizeExpr,
+): Built {
+  const fn = kb.fn;
+  const dim = (d: Dim): KExpr => dimExpr(d, fn.symbols);
+  const size = Dims.product(target.shape);
+  const epilogue = kb.block();
+  epilogue.accAtI = core !== null;
+  const storeValue = epilogue.value(target, E.v("i"));
+  const base = {
+    symbols: fn.symbols.length,
+    size: dim(size),
+    epilogue: epilogue.lets,
+    // filled in below, once every read is known
+    bindings: [] as Binding[],
+    stores: [] as Store[],
+  };
+
+  let kernel: Kernel;
+  let grid: Launch["grid"];
+  if (core === null) {
+    kernel = {
+      kind: "map",
+      ...base,
+      schedule: { threads: MAP_THREADS },
+    };
+    grid = [{ size: sizeE(size), per: MAP_THREADS }];
+  } else if (core.op === "matmul") {
+    const [x, y] = core.inputs as [Node, Node];
+    const r = x.shape.length;
+    const M = x.shape[r - 2]!;
+    const K = x.shape[r - 1]!;
+    const N = y.shape[r - 1]!;
+    const batch = Dims.product(x.shape.slice(0, -2));
+    const a = kb.block();
+    const av = a.value(x, E.add(E.mul(E.add(E.mul(E.v("b"), dim(M)), E.v("m")), dim(K)), E.v("k")));
+    const bb = kb.block();
+    const bv = bb.value(
+      y,
+      E.add(E.mul(E.add(E.mul(E.v("b"), dim(K)), E.v("k")), dim(N)), E.v("n")),
+    );
+    const schedule = matmulSchedule(M, N);
+    kernel = {
+      kind: "matmul",
+      ...base,
+      dtype: core.dtype,
+      batch: dim(batch),
+      m: dim(M),
+      n: dim(N),
+      kk: dim(K),
+      a: a.finish(av),
+      b: bb.finish(bv),
+      schedule,
+    };
+    grid = [
+      { size: sizeE(N), per: schedule.tileN },
+      { size: sizeE(M), per: schedule.tileM },
+      { size: sizeE(batch), per: 1 },
+    ];
+  } else {
+    const body = kb.block();
+    let value: KExpr;
+    let extent: Dim;
+    let fnName: "sum" | "prod" | "max" | "min" | "argmax";
+    let dtype: DType;
+    if (core.op === "reduce") {
+      const x = core.inputs[0]!;
+      const kept = x.shape.map((_, a) => a).filter((a) => !core.axes.includes(a));
+      const keptC = body.coords(
+        E.v("i"),
+        kept.map((a) => x.shape[a]!),
+      );
+      const redShape = core.axes.map((a) => x.shape[a]!);
+      const redC = body.coords(E.v("r"), redShape);
+      const inC: KExpr[] = new Array<KExpr>(x.shape.length);
+      kept.forEach((a, j) => (inC[a] = keptC[j]!));
+      core.axes.forEach((a, j) => (inC[a] = redC[j]!));
+      value = body.value(x, body.flat(inC, x.shape));
+      extent = Dims.product(redShape);
+      fnName = core.fn;
+      dtype = x.dtype;
+    } else if (core.op === "argmax") {
+      const x = core.inputs[0]!;
+      const { mid, inner } = around(x.shape, core.axis);
+      const i = E.v("i");
+      const o = E.div(i, dim(inner));
+      const q = E.mod(i, dim(inner));
+      value = body.value(x, E.add(E.mul(E.add(E.mul(o, dim(mid)), E.v("r")), dim(inner)), q));
+      extent = mid;
+      fnName = "argmax";
+      dtype = x.dtype;
+    } else {
+      invariant(core.op === "scatter_add", `unexpected core ${core.op}`);
+      const [upd, ix] = core.inputs as [Node, Node];
+      const { mid, inner } = around(core.shape, core.axis);
+      const p = Dims.product(ix.shape);
+      const i = E.v("i");
+      const q = E.mod(i, dim(inner));
+      const j = E.mod(E.div(i, dim(inner)), dim(mid));
+      const o = E.div(i, dim(Dims.mul(mid, inner)));
+      const r = E.v("r");
+      const at = body.clampIndex(body.value(ix, r), mid);
+      const u = body.value(upd, E.add(E.mul(E.add(E.mul(o, dim(p)), r), dim(inner)), q));
+      value = {
+        k: "select",
+        cond: { k: "binary", fn: "eq", a: at, b: j, dtype: "bool" },
+        a: u,
+        b: E.lit(core.dtype, 0),
+        dtype: core.dtype,
+      };
+      extent = p;
+      fnName = "sum";
+      dtype = core.dtype;
+    }
+    const schedule = reduceSchedule(extent);
+    kernel = {
+      kind: "reduce",
+      ...base,
+      fn: fnName,
+      dtype,
+      extent: dim(extent),
+      body: body.finish(value),
+      schedule,
+    };
+    grid =
+      schedule.kind === "tree"
+        ? [{ size: sizeE(size), per: 1 }]
+        : [{ size: sizeE(size), per: schedule.threads }];
+  }
+  const reads = [...kb.reads];
+  const bindings: Binding[] = [
+    ...reads.map((b) => ({ dtype: dtypeOf(b), access: "read" as const })),
+    { dtype: target.dtype, access: "write" },
+  ];
+  const stores: Store[] = [{ slot: reads.length, value: storeValue }];
+  return { kernel: { ...kernel, bindings, stores }, reads, grid, writes: target.id };
+}
+
+export type { KVar };
