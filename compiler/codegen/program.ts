@@ -8,6 +8,7 @@ import type { IrProgram } from "../lower/lower.js";
 import { FUNCTIONS_CLASS } from "../check/elaborate.js";
 import type { CheckedTrain } from "../check/types.js";
 import { planProgram, type NamedKernel } from "./plan.js";
+import { printKernel } from "../kernel/print.js";
 import type { KernelSource } from "./ts.js";
 
 /** One exported class of the generated module. */
@@ -130,8 +131,24 @@ export function printPlans(p: PlannedProgram): string {
       for (const s of f.steps)
         lines.push(`    ${s.kernel}(${s.inputs.map((i) => `b${i}`).join(", ")}) -> b${s.output}`);
       lines.push(`    return ${f.outputs.map((o) => `b${o.buffer}`).join(", ")}`);
+      if (f.gpu) {
+        const g = f.gpu;
+        lines.push(`    gpu: ${g.launches.length} kernel(s), ${g.buffers.length} buffer(s)`);
+        g.buffers.forEach((b, i) =>
+          lines.push(
+            `      b${i}: ${b.dtype}[${JSON.stringify(b.size)}] ${b.source.kind}${b.source.kind === "param" ? ` ${b.source.path}` : b.source.kind === "input" || b.source.kind === "const" ? ` #${b.source.index}` : ""}`,
+          ),
+        );
+        for (const l of g.launches)
+          lines.push(
+            `      ${l.kernel}(${l.buffers.map((b) => `b${b}`).join(", ")}) grid ${l.grid.map((d) => `${JSON.stringify(d.size)}/${d.per}`).join(" x ")}`,
+          );
+        lines.push(`      return ${g.outputs.map((b) => `b${b}`).join(", ")}`);
+        for (const u of g.updates) lines.push(`      ${u.path} <- b${u.buffer}`);
+      }
     }
   }
   for (const k of p.kernels) lines.push(`kernel ${k.name}:\n${k.body.replace(/^/gm, "  ")}`);
+  for (const k of p.fusedKernels) lines.push(printKernel(k.name, k.kernel));
   return lines.join("\n");
 }

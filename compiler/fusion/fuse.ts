@@ -47,6 +47,7 @@ import type {
   Store,
 } from "../kernel/kernelIr.js";
 import { dimExpr, E, exprKey } from "./exprs.js";
+import { mergeKernels } from "./merge.js";
 
 /** What fusion needs besides the function. */
 export interface FuseContext {
@@ -545,12 +546,12 @@ function matmulSchedule(
 
 // ---------------------------------------------------------------- the stage
 
-interface Built {
+export interface Built {
   readonly kernel: Kernel;
   readonly reads: readonly number[];
   readonly grid: Launch["grid"];
-  /** Logical value (node id) the kernel writes. */
-  readonly writes: number;
+  /** Logical buffers the kernel writes, in the order of its write slots. */
+  readonly writes: readonly number[];
 }
 
 /** Fuses one function. */
@@ -610,7 +611,7 @@ function tryFuse(
     add(keyOf(n), n, { kind: "temp" });
     const core = CORE_OPS.has(n.op) ? n : (grouping.coreOf.get(n.id) ?? null);
     const kb = new KernelBuilder(fn, grouping, bufferOf, n, core);
-    const b = buildKernel(kb, n, core, (i) => buffers[i]!.dtype, ctx.sizeExpr);
+    const b = buildKernel(kb, n, core, (i) => buffers[i]!.dtype, ctx.sizeExpr, bufferOf(n));
     const bindings = kb.reads.length + 1;
     if (bindings > ctx.limits.maxStorageBuffersPerShaderStage) {
       const split = pickSplit(n, grouping, forced);
@@ -621,10 +622,11 @@ function tryFuse(
     }
     built.push(b);
   }
+  const merged = mergeKernels(built, ctx.limits.maxStorageBuffersPerShaderStage);
 
   // liveness: the last launch reading each logical buffer; outputs and updates live to the end
   const lastRead = new Map<number, number>();
-  built.forEach((b, k) => b.reads.forEach((r) => lastRead.set(r, k)));
+  merged.forEach((b, k) => b.reads.forEach((r) => lastRead.set(r, k)));
   const pinned = new Set<number>([
     ...fn.outputs.map(bufferOf),
     ...(fn.updates ?? []).map((u) => bufferOf(u.node)),
@@ -637,36 +639,32 @@ function tryFuse(
   });
   const free = new Map<string, number[]>();
   const launches: Launch[] = [];
-  built.forEach((b, k) => {
-    const logical = valueBuffer.get(`n${b.writes}`)!;
-    const spec = buffers[logical]!;
-    const sizeKey = JSON.stringify(spec.size);
-    const pool = free.get(sizeKey);
-    let phys = pool?.pop();
-    if (phys === undefined) {
-      phys = physical.length;
-      physical.push({ dtype: spec.dtype, size: spec.size, source: { kind: "temp" } });
-    }
-    remap.set(logical, phys);
+  const release = (logical: number): void => {
+    const key = JSON.stringify(buffers[logical]!.size);
+    const list = free.get(key);
+    if (list) list.push(remap.get(logical)!);
+    else free.set(key, [remap.get(logical)!]);
+  };
+  merged.forEach((b, k) => {
+    const outs = b.writes.map((logical) => {
+      const spec = buffers[logical]!;
+      let phys = free.get(JSON.stringify(spec.size))?.pop();
+      if (phys === undefined) {
+        phys = physical.length;
+        physical.push({ dtype: spec.dtype, size: spec.size, source: { kind: "temp" } });
+      }
+      remap.set(logical, phys);
+      return phys;
+    });
     launches.push({
       kernel: String(k),
-      buffers: [...b.reads.map((r) => remap.get(r)!), phys],
+      buffers: [...b.reads.map((r) => remap.get(r)!), ...outs],
       grid: b.grid,
     });
-    for (const r of new Set(b.reads)) {
-      if (lastRead.get(r) !== k || pinned.has(r) || buffers[r]!.source.kind !== "temp") continue;
-      const p = remap.get(r)!;
-      const key = JSON.stringify(buffers[r]!.size);
-      const list = free.get(key);
-      if (list) list.push(p);
-      else free.set(key, [p]);
-    }
+    for (const r of new Set(b.reads))
+      if (lastRead.get(r) === k && !pinned.has(r) && buffers[r]!.source.kind === "temp") release(r);
     // a value nobody reads (and no output) frees its buffer at once
-    if (!lastRead.has(logical) && !pinned.has(logical)) {
-      const list = free.get(sizeKey);
-      if (list) list.push(phys);
-      else free.set(sizeKey, [phys]);
-    }
+    for (const w of b.writes) if (!lastRead.has(w) && !pinned.has(w)) release(w);
   });
   let tempBytes: Dim = 0;
   const symDim = (e: SizeExpr): Dim =>
@@ -686,7 +684,7 @@ function tryFuse(
   return {
     kind: "ok",
     result: {
-      kernels: built.map((b) => b.kernel),
+      kernels: merged.map((b) => b.kernel),
       buffers: physical,
       launches,
       outputs: fn.outputs.map(phys),
@@ -730,6 +728,7 @@ function buildKernel(
   core: Node | null,
   dtypeOf: (buffer: number) => DType,
   sizeE: (d: Dim) => SizeExpr,
+  output: number,
 ): Built {
   const fn = kb.fn;
   const dim = (d: Dim): KExpr => dimExpr(d, fn.symbols);
@@ -863,7 +862,7 @@ function buildKernel(
     { dtype: target.dtype, access: "write" },
   ];
   const stores: Store[] = [{ slot: reads.length, value: storeValue }];
-  return { kernel: { ...kernel, bindings, stores }, reads, grid, writes: target.id };
+  return { kernel: { ...kernel, bindings, stores }, reads, grid, writes: [output] };
 }
 
 export type { KVar };
