@@ -10,6 +10,8 @@ import { printCheckedProgram } from "./check/print.js";
 import { loadProgram, type LoadedProgram, type LoadOptions } from "./check/resolve.js";
 import type { CheckedProgram } from "./check/types.js";
 import { emitProgram, type EmitOptions, type EmittedFile } from "./codegen/host.js";
+import type { FunctionPlan } from "../runtime/plan.js";
+import { Dims, type Dim } from "./core/dim.js";
 import { planIrProgram, printPlans, type PlannedProgram } from "./codegen/program.js";
 import { DiagnosticBag, InternalCompilerError, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { reachable } from "./ir/build.js";
@@ -197,7 +199,7 @@ export async function compile(
     for (const [name, f] of Object.entries(unit.plan.functions)) {
       stats.push({
         stage: "plan",
-        detail: `${unit.name}.${name}: ${f.steps.length} kernel launch(es), ${f.buffers.length} buffer(s)`,
+        detail: `${unit.name}.${name}: cpu ${f.steps.length} kernel launch(es), ${f.buffers.length} buffer(s); gpu ${f.gpu ? `${f.gpu.launches.length} fused kernel(s), peak temp memory ${gpuTempBytes(f)} bytes` : "none"}`,
       });
     }
   }
@@ -210,6 +212,29 @@ export async function compile(
       text: files.find((f) => f.path.endsWith(".ts") && !f.path.endsWith(".d.ts"))?.contents ?? "",
     });
   return succeed({ loaded, checked, ir, planned, files });
+}
+
+/** Bytes of a function's GPU temp buffers (all alive during a call), as a size formula. */
+function gpuTempBytes(f: FunctionPlan): string {
+  let total: Dim = 0;
+  for (const b of f.gpu?.buffers ?? []) {
+    if (b.source.kind !== "temp") continue;
+    const size: Dim =
+      typeof b.size === "number"
+        ? b.size
+        : b.size.reduce<Dim>(
+            (acc, t) =>
+              Dims.add(
+                acc,
+                t
+                  .slice(1)
+                  .reduce<Dim>((m, k) => Dims.mul(m, Dims.sym(f.symbols[k] ?? `#${k}`)), t[0] ?? 0),
+              ),
+            0,
+          );
+    total = Dims.add(total, Dims.mul(4, size));
+  }
+  return Dims.format(total);
 }
 
 export { InternalCompilerError };
