@@ -3,7 +3,7 @@
  * header how many kernels a function must compile to
  * (`// kernels: Model.fn == 3` or `<= 20`). Also checks, for every program of
  * the test suite, that every GPU launch binds no more storage buffers than
- * WebGPU's default limit and that no kernel only copies data.
+ * WebGPU's default limit.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -65,7 +65,7 @@ const ALL = ["tests/programs", "tests/fusion/programs", "examples"].flatMap((d) 
 
 describe("every program", () => {
   it.each(ALL)(
-    "%s: launches respect the storage-buffer limit and compute something",
+    "%s: launches respect the storage-buffer limit",
     async (path) => {
       const { planned } = await compileProgram(path);
       for (const u of planned.units)
@@ -74,22 +74,6 @@ describe("every program", () => {
             expect(l.buffers.length, `${u.name}.${f.name} ${l.kernel}`).toBeLessThanOrEqual(
               DEFAULT_LIMITS.maxStorageBuffersPerShaderStage,
             );
-      for (const { name, kernel } of planned.fusedKernels) {
-        // a kernel whose every store is a plain load at i only copies: fusion should have aliased it
-        const copies =
-          kernel.kind === "map" &&
-          kernel.epilogue.length <= kernel.stores.length &&
-          kernel.stores.every(
-            (s) =>
-              s.value.k === "ref" &&
-              kernel.epilogue.some(
-                (l) =>
-                  l.id === (s.value as { id: number }).id &&
-                  l.expr.k === "load" &&
-                  l.expr.index.k === "var",
-              ),
-          );
-        expect(copies, `${path}: ${name} only copies`).toBe(false);
       }
     },
   );
