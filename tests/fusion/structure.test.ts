@@ -64,17 +64,13 @@ const ALL = ["tests/programs", "tests/fusion/programs", "examples"].flatMap((d) 
 );
 
 describe("every program", () => {
-  it.each(ALL)(
-    "%s: launches respect the storage-buffer limit",
-    async (path) => {
-      const { planned } = await compileProgram(path);
-      for (const u of planned.units)
-        for (const f of [...(u.plan.init ? [u.plan.init] : []), ...Object.values(u.plan.functions)])
-          for (const l of f.gpu!.launches)
-            expect(l.buffers.length, `${u.name}.${f.name} ${l.kernel}`).toBeLessThanOrEqual(
-              DEFAULT_LIMITS.maxStorageBuffersPerShaderStage,
-            );
-      }
-    },
-  );
+  it.each(ALL)("%s: launches respect the storage-buffer limit", async (path) => {
+    const { planned } = await compileProgram(path);
+    for (const u of planned.units)
+      for (const f of [...(u.plan.init ? [u.plan.init] : []), ...Object.values(u.plan.functions)])
+        for (const l of f.gpu!.launches)
+          expect(l.buffers.length, `${u.name}.${f.name} ${l.kernel}`).toBeLessThanOrEqual(
+            DEFAULT_LIMITS.maxStorageBuffersPerShaderStage,
+          );
+  });
 });
