@@ -15,6 +15,7 @@ export {
   ArgumentError,
   CompiledModule,
   ModuleDisposedError,
+  type CallOptions,
   type ModuleOptions,
 } from "./module.js";
 export {
@@ -30,12 +31,22 @@ export {
 } from "./backends/index.js";
 export { CpuBackend, type CpuKernel, type Precision } from "./backends/cpu.js";
 export {
+  gpuContext,
+  setGpuLoader,
+  WebGpuBackend,
+  type GpuContext,
+  type GpuLoader,
+} from "./backends/webgpu.js";
+export {
   evalSize,
   type BufferSource,
   type BufferSpec,
   type ConstantSpec,
   type DTypeName,
   type FunctionPlan,
+  type GpuKernelSource,
+  type KernelPlan,
+  type Launch,
   type ParamSpec,
   type ProgramPlan,
   type SizeExpr,

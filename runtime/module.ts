@@ -38,8 +38,19 @@ export interface ModuleOptions {
   readonly backend?: BackendName;
   /** Seed of the parameter initializer, an integer (default 0). */
   readonly seed?: number;
-  /** Storage of `f32` data on the CPU: `"f32"` (default) or `"f64"`. */
+  /** Storage of `f32` data on the CPU: `"f32"` (default) or `"f64"` (CPU only). */
   readonly precision?: Precision;
+}
+
+/** Options of {@link CompiledModule.call}. */
+export interface CallOptions {
+  /**
+   * Which outputs to read back: `true` (the default) all, `false` none, or
+   * the indices of the outputs to read. On a GPU an output not read is never
+   * copied to the host (a training step whose loss is not needed); it is
+   * returned as `null`.
+   */
+  readonly read?: boolean | readonly number[];
 }
 
 /** A compiled nnc module, ready to run on one backend. */
@@ -48,6 +59,8 @@ export class CompiledModule {
   readonly backend: ConcreteBackendName;
   /** How `f32` data is stored. */
   readonly precision: Precision;
+  /** The GPU adapter in use (`llvmpipe`), or null on the CPU. */
+  readonly adapter: string | null;
   /** Null once disposed. */
   private impl: Backend | null;
 
@@ -59,6 +72,7 @@ export class CompiledModule {
     this.impl = impl;
     this.backend = impl.name;
     this.precision = impl.precision;
+    this.adapter = impl.adapter ?? null;
   }
 
   /** Builds the backend and runs the parameter initializer with `options.seed`. */
@@ -74,14 +88,25 @@ export class CompiledModule {
     if (!Number.isInteger(seed) || seed < -2147483648 || seed > 4294967295) {
       throw new ArgumentError(`seed must be an integer in [-2^31, 2^32), got ${seed}`);
     }
-    const impl = await createBackend(options.backend ?? "auto", plan, kernels, precision);
+    const backend = options.backend ?? "auto";
+    if (backend === "webgpu" && precision !== "f32")
+      throw new ArgumentError(
+        `precision "${precision}" is not available on backend "webgpu", which computes in f32; use precision "f32", or backend "cpu" for f64`,
+      );
+    const impl = await createBackend(backend, plan, kernels, precision);
     const module = new CompiledModule(plan, impl);
     if (plan.init !== null) {
       // the seed is an i32 scalar; seeds in [2^31, 2^32) keep their bits
-      const values = await impl.run(plan.init, [], [Int32Array.of(seed | 0)]);
-      plan.params.forEach((p, k) =>
-        impl.writeParam(p.path, values[k] ?? allocate(p.dtype, 0, precision)),
-      );
+      try {
+        await impl.initialize(
+          plan.init,
+          [Int32Array.of(seed | 0)],
+          plan.params.map((p) => p.path),
+        );
+      } catch (e) {
+        impl.dispose();
+        throw e;
+      }
     }
     return module;
   }
@@ -98,7 +123,18 @@ export class CompiledModule {
   }
 
   /** Runs function `fnName` on `args` (one per input, in order). */
-  async call(fnName: string, args: readonly TensorLike[]): Promise<Tensor[]> {
+  call(fnName: string, args: readonly TensorLike[]): Promise<Tensor[]>;
+  /** Runs function `fnName`, reading back only the outputs `options.read` names (the others are null). */
+  call(
+    fnName: string,
+    args: readonly TensorLike[],
+    options: CallOptions,
+  ): Promise<(Tensor | null)[]>;
+  async call(
+    fnName: string,
+    args: readonly TensorLike[],
+    options: CallOptions = {},
+  ): Promise<(Tensor | null)[]> {
     const impl = this.live(`call("${fnName}")`);
     const fn = Object.hasOwn(this.plan.functions, fnName) ? this.plan.functions[fnName] : undefined;
     if (fn === undefined) {
@@ -106,16 +142,18 @@ export class CompiledModule {
         `module has no function ${JSON.stringify(fnName)}; functions: ${this.functions.join(", ") || "(none)"}`,
       );
     }
+    const read = readMask(fnName, fn.outputs.length, options.read);
     const { symbols, inputs } = prepareArguments(fn, args, this.precision);
-    const outputs = await impl.run(fn, symbols, inputs);
+    const outputs = await impl.run(fn, symbols, inputs, read);
     return fn.outputs.map((o, k) => {
+      if (!read[k]) return null;
       const shape = o.sig.shape.map((e) => evalSize(e, symbols));
       return new Tensor(o.sig.dtype, shape, outputs[k] ?? allocate(o.sig.dtype, 0, this.precision));
     });
   }
 
-  /** A copy of every trainable parameter, by path. */
-  parameters(): Record<string, Tensor> {
+  /** A copy of every trainable parameter, by path (read back from the device on a GPU). */
+  parameters(): Promise<Record<string, Tensor>> {
     return this.read("parameters()", (p) => p.kind !== "state");
   }
 
@@ -124,7 +162,7 @@ export class CompiledModule {
    * with a training step, the optimizer's state and step counter (what a
    * checkpoint saves).
    */
-  state(): Record<string, Tensor> {
+  state(): Promise<Record<string, Tensor>> {
     return this.read("state()", () => true);
   }
 
@@ -141,11 +179,17 @@ export class CompiledModule {
     this.write("setState", values, () => true);
   }
 
-  private read(what: string, keep: (p: ParamSpec) => boolean): Record<string, Tensor> {
+  private async read(
+    what: string,
+    keep: (p: ParamSpec) => boolean,
+  ): Promise<Record<string, Tensor>> {
     const impl = this.live(what);
+    const specs = this.plan.params.filter(keep);
+    const values = await Promise.all(specs.map((p) => impl.readParam(p.path)));
     const out: Record<string, Tensor> = {};
-    for (const p of this.plan.params)
-      if (keep(p)) out[p.path] = new Tensor(p.dtype, [...p.shape], impl.readParam(p.path));
+    specs.forEach((p, k) => {
+      out[p.path] = new Tensor(p.dtype, [...p.shape], values[k]!);
+    });
     return out;
   }
 
@@ -185,6 +229,25 @@ export class CompiledModule {
     this.impl?.dispose();
     this.impl = null;
   }
+}
+
+/** `CallOptions.read` as one flag per output. */
+function readMask(fnName: string, outputs: number, read: CallOptions["read"]): boolean[] {
+  if (read === undefined || read === true) return new Array<boolean>(outputs).fill(true);
+  if (read === false) return new Array<boolean>(outputs).fill(false);
+  if (!Array.isArray(read))
+    throw new ArgumentError(
+      `call("${fnName}"): options.read must be true, false or a list of output indices`,
+    );
+  const mask = new Array<boolean>(outputs).fill(false);
+  for (const k of read as readonly number[]) {
+    if (!Number.isInteger(k) || k < 0 || k >= outputs)
+      throw new ArgumentError(
+        `call("${fnName}"): options.read names output ${String(k)}, but the function has ${outputs} output${outputs === 1 ? "" : "s"}`,
+      );
+    mask[k] = true;
+  }
+  return mask;
 }
 
 // ---------------------------------------------------------------- arguments

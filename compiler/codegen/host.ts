@@ -137,11 +137,11 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(`  private readonly module: $CompiledModule;`);
   lines.push(`  private constructor(module: $CompiledModule) { this.module = module; }`);
   lines.push(
-    `  /** Creates the module on a backend (\`"cpu"\`, or \`"auto"\`) and initializes its parameters from \`seed\`. */`,
+    `  /** Creates the module on a backend (\`"cpu"\`, \`"webgpu"\` or \`"auto"\`) and initializes its parameters from \`seed\`. */`,
   );
   lines.push(`  static async create(options: $ModuleOptions = {}): Promise<${cls}> {`);
   lines.push(
-    `    return new ${cls}(await $CompiledModule.create(${planVar}, { cpu: $cpuKernels }, options));`,
+    `    return new ${cls}(await $CompiledModule.create(${planVar}, { cpu: $cpuKernels, wgsl: $wgslKernels }, options));`,
   );
   lines.push(`  }`);
   lines.push(`  /** The backend in use. */`);
@@ -153,13 +153,33 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
     lines.push(
       `  /** ${signatureDoc(f, u.flavors.get(name) ?? "fn")}${m !== name ? ` (source name ${JSON.stringify(name).slice(1, -1).replace(/\*\//g, "*\\/")})` : ""} */`,
     );
+    if (u.train !== null && name === "step") {
+      // the training step can skip reading its loss back (a GPU round trip)
+      const sep = params === "" ? "" : ", ";
+      lines.push(`  ${m}(${params}): Promise<$Tensor>;`);
+      lines.push(
+        `  /** With \`{ read: false }\` the loss is not read back and the result is null. */`,
+      );
+      lines.push(`  ${m}(${params}${sep}$options: $CallOptions): Promise<$Tensor | null>;`);
+      lines.push(
+        `  async ${m}(${params}${sep}$options: $CallOptions = {}): Promise<$Tensor | null> {`,
+      );
+      lines.push(
+        `    const [out] = await this.module.call(${JSON.stringify(name)}, [${args}], $options);`,
+      );
+      lines.push(`    return out ?? null;`);
+      lines.push(`  }`);
+      continue;
+    }
     lines.push(`  async ${m}(${params}): Promise<$Tensor> {`);
     lines.push(`    const [out] = await this.module.call(${JSON.stringify(name)}, [${args}]);`);
     lines.push(`    return out!;`);
     lines.push(`  }`);
   }
-  lines.push(`  /** A copy of every parameter, by path. */`);
-  lines.push(`  parameters(): Record<string, $Tensor> { return this.module.parameters(); }`);
+  lines.push(`  /** A copy of every parameter, by path (read back from the device on a GPU). */`);
+  lines.push(
+    `  parameters(): Promise<Record<string, $Tensor>> { return this.module.parameters(); }`,
+  );
   lines.push(`  /** Replaces parameters by path, after checking every shape. */`);
   lines.push(
     `  setParameters(values: Readonly<Record<string, $TensorLike>>): void { this.module.setParameters(values); }`,
@@ -167,7 +187,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(
     `  /** A copy of all persistent state (parameters and, with \`step\`, optimizer state), by path. */`,
   );
-  lines.push(`  state(): Record<string, $Tensor> { return this.module.state(); }`);
+  lines.push(`  state(): Promise<Record<string, $Tensor>> { return this.module.state(); }`);
   lines.push(`  /** Replaces persistent state by path, after checking every shape. */`);
   lines.push(
     `  setState(values: Readonly<Record<string, $TensorLike>>): void { this.module.setState(values); }`,
@@ -176,7 +196,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(`  async save(path: string): Promise<void> {`);
   lines.push(`    const { saveCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`);
   lines.push(
-    `    await saveCheckpoint(path, this.module.state(), { nnc: ${JSON.stringify(nncVersion)}, model: ${JSON.stringify(u.name)} });`,
+    `    await saveCheckpoint(path, await this.module.state(), { nnc: ${JSON.stringify(nncVersion)}, model: ${JSON.stringify(u.name)} });`,
   );
   lines.push(`  }`);
   lines.push(
@@ -186,7 +206,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(
     `    const { loadCheckpoint, applyCheckpoint } = await import(${JSON.stringify(nodeHelpers)});`,
   );
-  lines.push(`    applyCheckpoint(this.module, await loadCheckpoint(path));`);
+  lines.push(`    await applyCheckpoint(this.module, await loadCheckpoint(path));`);
   lines.push(`  }`);
   lines.push(`  /** Releases the module's resources. */`);
   lines.push(`  dispose(): void { this.module.dispose(); }`);
@@ -205,7 +225,7 @@ export function nodeHelpersImport(runtimeImport: string): string {
 export function generateModuleSource(p: PlannedProgram, runtimeImport: string): string {
   const parts: string[] = [header(p), ""];
   parts.push(
-    `import { CompiledModule as $CompiledModule, type CpuKernel as $CpuKernel, type ModuleOptions as $ModuleOptions, type ProgramPlan as $ProgramPlan, type Tensor as $Tensor, type TensorLike as $TensorLike } from ${JSON.stringify(runtimeImport)};`,
+    `import { CompiledModule as $CompiledModule, type CallOptions as $CallOptions, type CpuKernel as $CpuKernel, type GpuKernelSource as $GpuKernelSource, type ModuleOptions as $ModuleOptions, type ProgramPlan as $ProgramPlan, type Tensor as $Tensor, type TensorLike as $TensorLike } from ${JSON.stringify(runtimeImport)};`,
   );
   parts.push("");
   parts.push(KERNEL_ARRAY_TYPE);
@@ -214,6 +234,10 @@ export function generateModuleSource(p: PlannedProgram, runtimeImport: string): 
     parts.push(kernelFunctionSource({ name: `$${k.name}`, body: k.body }), "");
   parts.push(
     `const $cpuKernels: Record<string, $CpuKernel> = { ${p.kernels.map((k) => `${k.name}: $${k.name}`).join(", ")} };`,
+  );
+  parts.push("");
+  parts.push(
+    `const $wgslKernels: Record<string, $GpuKernelSource> = ${jsLiteral(Object.fromEntries(p.gpuKernels.map((k) => [k.name, { code: k.source.code, access: k.source.access }])))};`,
   );
   parts.push("");
   p.units.forEach((u, i) => {

@@ -6,7 +6,7 @@
  */
 import type { CpuKernel } from "../../runtime/backends/cpu.js";
 import { CompiledModule, type ModuleOptions } from "../../runtime/module.js";
-import type { ProgramPlan } from "../../runtime/plan.js";
+import type { GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
 import { InternalCompilerError } from "../diagnostics/diagnostic.js";
 import { kernelBodyToJs, type KernelSource } from "./ts.js";
 
@@ -25,11 +25,20 @@ export function compileKernels(kernels: readonly KernelSource[]): Record<string,
   return out;
 }
 
-/** Loads a planned program in this process and creates a module on the CPU backend (by default). */
+/**
+ * Loads a planned program in this process and creates a module on
+ * `options.backend` (default `"auto"`: WebGPU when there are GPU kernels and an
+ * adapter, else the CPU). `gpuKernels` are the program's WGSL kernels.
+ */
 export function loadInProcess(
   plan: ProgramPlan,
   kernels: readonly KernelSource[],
   options: ModuleOptions = {},
+  gpuKernels?: readonly { readonly name: string; readonly source: GpuKernelSource }[],
 ): Promise<CompiledModule> {
-  return CompiledModule.create(plan, { cpu: compileKernels(kernels) }, options);
+  const cpu = compileKernels(kernels);
+  if (gpuKernels === undefined) return CompiledModule.create(plan, { cpu }, options);
+  const wgsl: Record<string, GpuKernelSource> = {};
+  for (const k of gpuKernels) wgsl[k.name] = k.source;
+  return CompiledModule.create(plan, { cpu, wgsl }, options);
 }

@@ -9,6 +9,7 @@ import { FUNCTIONS_CLASS } from "../check/elaborate.js";
 import type { CheckedTrain } from "../check/types.js";
 import { planProgram, type NamedKernel } from "./plan.js";
 import { printKernel } from "../kernel/print.js";
+import { renderWgsl } from "./wgsl.js";
 import type { KernelSource } from "./ts.js";
 
 /** One exported class of the generated module. */
@@ -108,7 +109,8 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
       train: null,
     });
   }
-  return { name: ir.name, units, kernels, fusedKernels, gpuKernels: [] };
+  const gpuKernels = fusedKernels.map((k) => ({ name: k.name, source: renderWgsl(k.kernel) }));
+  return { name: ir.name, units, kernels, fusedKernels, gpuKernels };
 }
 
 /** A readable dump of the plans (`--dump-after=plan`). */

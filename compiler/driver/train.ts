@@ -230,17 +230,22 @@ export async function trainCommand(
   const outDir = resolve(options.out ?? join("runs", basename(file).replace(/\.nn$/, "")));
   mkdirSync(outDir, { recursive: true });
 
-  const module = await loadInProcess(unit.plan, result.planned.kernels, {
-    backend: options.backend ?? "cpu",
-    seed,
-    precision: options.precision ?? "f32",
-  });
+  const module = await loadInProcess(
+    unit.plan,
+    result.planned.kernels,
+    {
+      backend: options.backend ?? "cpu",
+      seed,
+      precision: options.precision ?? "f32",
+    },
+    result.planned.gpuKernels,
+  );
   try {
     let startStep = 0;
     if (options.resume) {
       const ckpt = await loadCheckpoint(options.resume);
-      applyCheckpoint(module, ckpt);
-      startStep = Math.round(module.state()["train.step"]?.item() ?? 0);
+      await applyCheckpoint(module, ckpt);
+      startStep = Math.round((await module.state())["train.step"]?.item() ?? 0);
       if (startStep >= steps)
         throw new TrainCommandError(
           `the checkpoint is at step ${startStep}, which is not before the last step ${steps}; raise --steps`,
@@ -283,7 +288,7 @@ export async function trainCommand(
       startStep,
     });
     options.write(
-      `nnc train: ${unit.name}.${cfg.loss} with ${cfg.optimizer}, ${steps - startStep} steps on ${module.backend} (seed ${seed})\n`,
+      `nnc train: ${unit.name}.${cfg.loss} with ${cfg.optimizer}, ${steps - startStep} steps on ${module.backend}${module.adapter !== null ? ` (${module.adapter})` : ""} (seed ${seed})\n`,
     );
     const trained = await runTraining(module, {
       steps,
@@ -291,7 +296,11 @@ export async function trainCommand(
       seed,
       startStep,
       keepBest: cfg.keepBest,
-      logEvery: options.logEvery ?? cfg.logEvery ?? 1,
+      // on a GPU every logged step reads the loss back: by default log about 200 times a run
+      logEvery:
+        options.logEvery ??
+        cfg.logEvery ??
+        (module.backend === "cpu" ? 1 : Math.max(1, Math.round((steps - startStep) / 200))),
       onProgress: (info) => progress.update(info.step, info.loss),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -308,7 +317,7 @@ export async function trainCommand(
     }
     const accuracy = cfg.accuracy ? await accuracyOf(module, unit, seed, baseDir) : null;
 
-    const state = module.state();
+    const state = await module.state();
     const ckpt = join(outDir, "checkpoint.safetensors");
     await saveCheckpoint(ckpt, state, {
       nnc: nncVersion,

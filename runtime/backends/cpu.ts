@@ -76,12 +76,28 @@ export class CpuBackend implements Backend {
     }
   }
 
+  /** Runs `fn`; every output is computed on the host anyway, so all are returned whatever `read` says. */
   run(
     fn: FunctionPlan,
     symbols: readonly number[],
     inputs: readonly TensorData[],
+    read?: readonly boolean[],
   ): Promise<TensorData[]> {
+    void read;
     return Promise.resolve(this.runSync(fn, symbols, inputs));
+  }
+
+  initialize(
+    init: FunctionPlan,
+    inputs: readonly TensorData[],
+    paths: readonly string[],
+  ): Promise<void> {
+    const values = this.runSync(init, [], inputs);
+    paths.forEach((path, k) => {
+      const v = values[k];
+      if (v !== undefined) this.writeParam(path, v);
+    });
+    return Promise.resolve();
   }
 
   /**
@@ -146,7 +162,12 @@ export class CpuBackend implements Backend {
     return outputs;
   }
 
-  readParam(path: string): TensorData {
+  readParam(path: string): Promise<TensorData> {
+    return Promise.resolve(this.readParamSync(path));
+  }
+
+  /** A copy of a parameter's current value, synchronously. */
+  readParamSync(path: string): TensorData {
     return need(this.params.get(path), `parameter ${path}`).slice();
   }
 

@@ -3,9 +3,10 @@
  * is reported by name, never silently replaced; only `"auto"` chooses.
  */
 import { BackendUnavailableError, NncError } from "../errors.js";
-import type { FunctionPlan, ProgramPlan } from "../plan.js";
+import type { FunctionPlan, GpuKernelSource, ProgramPlan } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import { CpuBackend, type CpuKernel, type Precision } from "./cpu.js";
+import { gpuContext, WebGpuBackend } from "./webgpu.js";
 
 /** A backend to run on; `"auto"` picks the best available one. */
 export type BackendName = "cpu" | "webgpu" | "webgl2" | "auto";
@@ -19,28 +20,67 @@ export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu", "webgl2",
 /** Kernels of a compiled module, per backend. */
 export interface ModuleKernels {
   readonly cpu: Readonly<Record<string, CpuKernel>>;
+  /** WGSL kernels by name, for the functions' `gpu` plans (absent: the module runs on the CPU only). */
+  readonly wgsl?: Readonly<Record<string, GpuKernelSource>>;
 }
 
 /** What the module core needs from a backend. Inputs and outputs are host arrays in storage types. */
 export interface Backend {
   readonly name: ConcreteBackendName;
   readonly precision: Precision;
-  /** Runs a function on validated inputs; the outputs are fresh arrays the caller owns. */
+  /** The device in use, for messages (`llvmpipe`); absent on the CPU. */
+  readonly adapter?: string;
+  /**
+   * Runs a function on validated inputs; the outputs are fresh arrays the
+   * caller owns. Output `k` is read back only when `read[k]` is not false
+   * (default: all); an output not read may be null.
+   */
   run(
     fn: FunctionPlan,
     symbols: readonly number[],
     inputs: readonly TensorData[],
-  ): Promise<TensorData[]>;
+    read?: readonly boolean[],
+  ): Promise<(TensorData | null)[]>;
+  /** Runs the parameter initializer on `inputs`: output `k` becomes parameter `paths[k]`. */
+  initialize(
+    init: FunctionPlan,
+    inputs: readonly TensorData[],
+    paths: readonly string[],
+  ): Promise<void>;
   /** A copy of a parameter's current value. */
-  readParam(path: string): TensorData;
+  readParam(path: string): Promise<TensorData>;
   /** Replaces a parameter's value (copied; same length and storage type). */
   writeParam(path: string, data: TensorData): void;
   dispose(): void;
 }
 
-/** The backends this build can run, best first. */
-export function availableBackends(): ConcreteBackendName[] {
-  return ["cpu"];
+/** The backends that can run here, best first (WebGPU when a GPU adapter is found). */
+export async function availableBackends(): Promise<ConcreteBackendName[]> {
+  return (await webgpuAvailable()) ? ["webgpu", "cpu"] : ["cpu"];
+}
+
+/** Whether a WebGPU adapter can be opened here (the failure is remembered). */
+async function webgpuAvailable(): Promise<boolean> {
+  try {
+    await gpuContext();
+    return true;
+  } catch (e) {
+    if (e instanceof BackendUnavailableError) return false;
+    throw e;
+  }
+}
+
+/** Whether every function of the plan (and its initializer) has GPU kernels in the module. */
+function hasGpuKernels(plan: ProgramPlan, kernels: ModuleKernels): boolean {
+  const wgsl = kernels.wgsl;
+  if (wgsl === undefined) return false;
+  return allFunctions(plan).every(
+    (f) => f.gpu !== undefined && f.gpu.launches.every((l) => Object.hasOwn(wgsl, l.kernel)),
+  );
+}
+
+function allFunctions(plan: ProgramPlan): FunctionPlan[] {
+  return [...Object.values(plan.functions), ...(plan.init === null ? [] : [plan.init])];
 }
 
 function unavailable(name: string): BackendUnavailableError {
@@ -52,7 +92,7 @@ function unavailable(name: string): BackendUnavailableError {
   }
   return new BackendUnavailableError(
     name,
-    `backend ${JSON.stringify(name)} is not available: this build of nnc supports only "cpu"`,
+    `backend ${JSON.stringify(name)} is not available: this build of nnc supports "cpu" and "webgpu"`,
   );
 }
 
@@ -62,8 +102,7 @@ function checkKernels(
   kernels: Readonly<Record<string, unknown>>,
   backend: string,
 ): void {
-  const fns = [...Object.values(plan.functions), ...(plan.init === null ? [] : [plan.init])];
-  for (const fn of fns) {
+  for (const fn of allFunctions(plan)) {
     for (const step of fn.steps) {
       if (!Object.hasOwn(kernels, step.kernel)) {
         throw new NncError(
@@ -74,20 +113,65 @@ function checkKernels(
   }
 }
 
-/** Builds the backend `name` for a plan; throws {@link BackendUnavailableError} when it cannot run here. */
+/** Every kernel a launch names must exist and bind as many buffers as it declares. */
+function checkGpuKernels(
+  plan: ProgramPlan,
+  kernels: Readonly<Record<string, GpuKernelSource>>,
+): void {
+  for (const fn of allFunctions(plan)) {
+    for (const launch of fn.gpu?.launches ?? []) {
+      const k = Object.hasOwn(kernels, launch.kernel) ? kernels[launch.kernel] : undefined;
+      if (k === undefined)
+        throw new NncError(
+          `malformed module: function ${fn.name} uses WGSL kernel ${JSON.stringify(launch.kernel)}, which the module does not define`,
+        );
+      if (k.access.length !== launch.buffers.length)
+        throw new NncError(
+          `malformed module: function ${fn.name} binds ${launch.buffers.length} buffers to WGSL kernel ${JSON.stringify(launch.kernel)}, which has ${k.access.length} slots`,
+        );
+    }
+  }
+}
+
+/**
+ * Builds the backend `name` for a plan; throws {@link BackendUnavailableError}
+ * when it cannot run here. `"auto"` picks WebGPU when a GPU adapter exists,
+ * the precision is f32 and the module has GPU kernels; otherwise the CPU.
+ */
 export async function createBackend(
   name: BackendName,
   plan: ProgramPlan,
   kernels: ModuleKernels,
   precision: Precision,
 ): Promise<Backend> {
-  const concrete = name === "auto" ? availableBackends()[0] : name;
+  let concrete: string = name;
+  if (name === "auto")
+    concrete =
+      precision === "f32" && hasGpuKernels(plan, kernels) && (await webgpuAvailable())
+        ? "webgpu"
+        : "cpu";
   switch (concrete) {
     case "cpu":
       checkKernels(plan, kernels.cpu, "cpu");
       return new CpuBackend(plan, kernels.cpu, precision);
+    case "webgpu": {
+      if (precision !== "f32")
+        throw new NncError(
+          `backend "webgpu" computes in f32 only; precision ${JSON.stringify(precision)} needs backend "cpu"`,
+        );
+      const wgsl = kernels.wgsl;
+      const missing = allFunctions(plan).find((f) => f.gpu === undefined);
+      const none = wgsl === undefined || Object.keys(wgsl).length === 0;
+      if (none || missing !== undefined)
+        throw new BackendUnavailableError(
+          "webgpu",
+          `backend "webgpu" is not available for this module: ${none || missing === undefined ? "it was built without GPU kernels" : `function ${missing.name} has no GPU kernels`}; rebuild it with a version of nnc that emits WGSL, or use backend "cpu"`,
+        );
+      checkGpuKernels(plan, wgsl!);
+      return WebGpuBackend.create(plan, wgsl);
+    }
     default:
-      throw unavailable(String(concrete));
+      throw unavailable(concrete);
   }
 }
 

@@ -11,9 +11,19 @@ import { formatNumber } from "./format.js";
 
 /** What the loop needs of a module (a `CompiledModule` with a `step` function has it). */
 export interface TrainableModule {
-  call(fnName: string, args: readonly Tensor[]): Promise<Tensor[]>;
-  state(): Record<string, Tensor>;
+  /** With `{ read: false }` the outputs need not be read back (they may be null). */
+  call(
+    fnName: string,
+    args: readonly Tensor[],
+    options?: { readonly read?: boolean },
+  ): Promise<readonly (Tensor | null)[]>;
+  state(): Promise<Record<string, Tensor>> | Record<string, Tensor>;
   setState(values: Readonly<Record<string, Tensor>>): void;
+  /**
+   * Where the module runs. On the CPU (or when absent) the loss is read every
+   * step; on another backend only on the steps that need it.
+   */
+  readonly backend?: string;
 }
 
 /** What the loop needs of the data (a `Dataset` has it): step `step`'s inputs, in call order. */
@@ -67,7 +77,11 @@ export interface TrainingOptions {
 
 /** What {@link runTraining} returns. */
 export interface TrainingResult {
-  /** `losses[k]` is the loss of step `startStep + k + 1`; one entry per step run. */
+  /**
+   * `losses[k]` is the loss of step `startStep + k + 1`; one entry per step
+   * run. On a GPU backend the loss is read back only on the steps that need
+   * it (logged, evaluated, a keep-best check, the last); the others are NaN.
+   */
   readonly losses: Float64Array;
   readonly startStep: number;
   /** Steps run by this call. */
@@ -107,7 +121,10 @@ const YIELD_MS = 200;
 
 /**
  * Trains `module` until `options.steps` steps are done. The loss of step k
- * is computed by the forward pass just before step k's update. With
+ * is computed by the forward pass just before step k's update. On the CPU
+ * the loss is read every step; on a GPU only on steps that log, evaluate, end
+ * the run, or (with `keepBest`) every max(1, steps/1000) steps, so a
+ * non-finite loss is noticed on the first such step after it appears. With
  * `keepBest`, a snapshot of `module.state()` is taken right after a step
  * whose loss is a new low (rate-limited, see {@link TrainingOptions.keepBest}),
  * and the module gets the best snapshot back at the end, also when training
@@ -145,8 +162,12 @@ export async function runTraining(
   let stopped = false;
   // the state before this run stands in until a step succeeds, so even a first-step NaN can be undone
   let snapshot: { state: Record<string, Tensor>; loss: number; step: number } | null = keepBest
-    ? { state: module.state(), loss: Infinity, step: startStep }
+    ? { state: await module.state(), loss: Infinity, step: startStep }
     : null;
+  // reading the loss is free on the CPU; on a GPU it costs a round trip, so only some steps do
+  const readAlways = module.backend === undefined || module.backend === "cpu";
+  // a function, so the check after an await is not narrowed away
+  const aborted = (): boolean => options.signal?.aborted === true;
   let lastSnapshot = -Infinity;
 
   const restore = (): number | null => {
@@ -174,11 +195,34 @@ export async function runTraining(
 
   for (let s = startStep; s < steps; s++) {
     const step = s + 1;
-    const outputs = await module.call("step", data.args(s, seed));
+    const logged =
+      options.onProgress !== undefined && ((step - startStep) % logEvery === 0 || step === steps);
+    const evaluated = options.evaluate !== undefined && step % options.evaluate.every === 0;
+    const needLoss =
+      readAlways ||
+      step === steps ||
+      logged ||
+      evaluated ||
+      aborted() ||
+      (snapshot !== null && (step - startStep) % interval === 0);
+    const outputs = await module.call("step", data.args(s, seed), needLoss ? {} : { read: false });
     const first = outputs[0];
     done = step;
-    if (first === undefined || first.size !== 1) {
-      const got = first === undefined ? "nothing" : `shape [${first.shape.join(", ")}]`;
+    if (!needLoss && first == null) {
+      losses[s - startStep] = NaN;
+      if (aborted()) {
+        stopped = true;
+        break;
+      }
+      const t = now();
+      if (t - lastYield >= YIELD_MS) {
+        lastYield = t;
+        await new Promise<void>((r) => setTimeout(r, 0));
+      }
+      continue;
+    }
+    if (first === undefined || first === null || first.size !== 1) {
+      const got = first == null ? "nothing" : `shape [${first.shape.join(", ")}]`;
       const restored = restore();
       throw new TrainingError(
         `training step ${step}: the step function must return the loss (a scalar) as its first output, got ${got}`,
@@ -212,12 +256,9 @@ export async function runTraining(
       bestLoss = loss;
       bestStep = step;
     }
-    if (options.evaluate !== undefined && step % options.evaluate.every === 0)
+    if (options.evaluate !== undefined && evaluated)
       evaluations.push({ step, value: await options.evaluate.fn() });
-    if (
-      options.onProgress !== undefined &&
-      ((step - startStep) % logEvery === 0 || step === steps)
-    ) {
+    if (options.onProgress !== undefined && logged) {
       const seconds = (now() - started) / 1000;
       const latest = evaluations[evaluations.length - 1];
       options.onProgress({
@@ -234,7 +275,7 @@ export async function runTraining(
     // decided after the callbacks, which may abort: an aborted run's last step counts as final
     const last = step === steps || options.signal?.aborted === true;
     if (snapshot !== null && loss < snapshot.loss && (step - lastSnapshot >= interval || last)) {
-      snapshot = { state: module.state(), loss, step };
+      snapshot = { state: await module.state(), loss, step };
       lastSnapshot = step;
     }
     if (last && step < steps) {

@@ -235,7 +235,7 @@ export function decodeSafetensors(bytes: Uint8Array, what: string): Safetensors 
 
 /** What {@link applyCheckpoint} needs of a module (a `CompiledModule` has it). */
 export interface StatefulModule {
-  state(): Record<string, Tensor>;
+  state(): Promise<Record<string, Tensor>> | Record<string, Tensor>;
   setState(values: Readonly<Record<string, Tensor>>): void;
 }
 
@@ -245,12 +245,12 @@ export interface StatefulModule {
  * other entries. Everything is checked before `setState` is called, so a
  * checkpoint that does not fit leaves the module unchanged.
  */
-export function applyCheckpoint(
+export async function applyCheckpoint(
   module: StatefulModule,
   loaded: { readonly tensors: Readonly<Record<string, Tensor>>; readonly source?: string },
-): void {
+): Promise<void> {
   const what = loaded.source ?? "checkpoint";
-  const current = module.state();
+  const current = await module.state();
   const problems: string[] = [];
   const shape = (s: readonly number[]): string => `[${s.join(", ")}]`;
   for (const [path, t] of Object.entries(current)) {

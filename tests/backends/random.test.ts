@@ -134,10 +134,10 @@ describe("random", () => {
       { path: "b", dtype: "f32" as const, shape: [4] },
     ];
     const { plan, kernels } = planProgram({ functions: [use], params, init });
-    const p1 = (await loadInProcess(plan, kernels, { seed: 1 })).parameters();
-    const p1b = (await loadInProcess(plan, kernels, { seed: 1 })).parameters();
-    const p2 = (await loadInProcess(plan, kernels, { seed: 2 })).parameters();
-    const p0 = (await loadInProcess(plan, kernels)).parameters();
+    const p1 = await (await loadInProcess(plan, kernels, { seed: 1 })).parameters();
+    const p1b = await (await loadInProcess(plan, kernels, { seed: 1 })).parameters();
+    const p2 = await (await loadInProcess(plan, kernels, { seed: 2 })).parameters();
+    const p0 = await (await loadInProcess(plan, kernels)).parameters();
     expect([...p1["w"]!.data]).toEqual([...p1b["w"]!.data]);
     expect([...p1["w"]!.data]).not.toEqual([...p2["w"]!.data]);
     expect([...p0["b"]!.data]).toEqual(

@@ -171,8 +171,8 @@ describe.each(CONFIGS)("$model: train with $optimizer, lr = $schedule", (cfg) =>
     m = c.units[cfg.model]!;
   });
 
-  it("has the documented state: the parameters, train.<state>.<param> and train.step, all zero but the parameters", () => {
-    const state = m.state();
+  it("has the documented state: the parameters, train.<state>.<param> and train.step, all zero but the parameters", async () => {
+    const state = await m.state();
     const want = [
       ...PARAMS,
       ...PARAMS.flatMap((p) => cfg.state.map((s) => `train.${s}.${p}`)),
@@ -190,15 +190,15 @@ describe.each(CONFIGS)("$model: train with $optimizer, lr = $schedule", (cfg) =>
   });
 
   // optimizer state and the step counter are module state, not parameters
-  it("parameters() holds the trainable parameters only", () => {
-    expect(Object.keys(m.parameters()).sort()).toEqual([...PARAMS].sort());
+  it("parameters() holds the trainable parameters only", async () => {
+    expect(Object.keys(await m.parameters()).sort()).toEqual([...PARAMS].sort());
     expect(
       m.plan.params
         .filter((p) => p.kind === "state")
         .map((p) => p.path)
         .sort(),
     ).toEqual(
-      Object.keys(m.state())
+      Object.keys(await m.state())
         .filter((k) => k.startsWith("train."))
         .sort(),
     );
@@ -209,7 +209,7 @@ describe.each(CONFIGS)("$model: train with $optimizer, lr = $schedule", (cfg) =>
       ["gw", "w"],
       ["gb", "b"],
     ] as const) {
-      const base = m.parameters()[path]!;
+      const base = (await m.parameters())[path]!;
       const fd = await fdGradient(
         async (v) => {
           m.setParameters({ [path]: t64(base.shape, v) });
@@ -242,7 +242,7 @@ describe.each(CONFIGS)("$model: train with $optimizer, lr = $schedule", (cfg) =>
         w: cfg.rule(params.w!, g.w, t, cfg.lr(t), state.w!),
         b: cfg.rule(params.b!, g.b, t, cfg.lr(t), state.b!),
       };
-      const got = m.state();
+      const got = await m.state();
       for (const p of PARAMS) {
         expectClose(flat(got[p]!), params[p]!, 1e-12, `${p} after step ${t}`);
         for (const s of cfg.state)
@@ -256,7 +256,7 @@ describe.each(CONFIGS)("$model: train with $optimizer, lr = $schedule", (cfg) =>
       expect(flat(got["train.step"]!)).toEqual([t]);
     }
     // the parameters moved, and the loss went down
-    expect(flat(m.parameters().w!)).not.toEqual(W0);
+    expect(flat((await m.parameters()).w!)).not.toEqual(W0);
     const final = (await call1(m, "l", args()))[0]!;
     m.setParameters({ w: t64([2, 3], W0), b: t64([3], B0) });
     expect(final).toBeLessThan((await call1(m, "l", args()))[0]!);

@@ -59,7 +59,7 @@ let initial: Record<string, Tensor>;
 beforeAll(async () => {
   c = await compileSource("params", SOURCE);
   m = c.units.P!;
-  initial = m.parameters();
+  initial = await m.parameters();
 });
 afterAll(() => dispose(c));
 
@@ -142,7 +142,7 @@ describe("grad with respect to params of a loss with forward-mode derivatives", 
     try {
       const got = await call1(m, "g2", [X]);
       expectClose(got, await fdParam(path, "curvature", [X], other), 1e-7, path);
-      expect(Array.from(m.parameters()[path]!.data)).toEqual(Array.from(other.data));
+      expect(Array.from((await m.parameters())[path]!.data)).toEqual(Array.from(other.data));
     } finally {
       m.setParameters({ [path]: initial[path]! });
     }

@@ -254,7 +254,7 @@ describe.each(CASES)("$name: $expr", (cs) => {
       "grad with respect to %s matches finite differences",
       async (path, k) => {
         const got = await call1(s, `${cs.name}_p${k}`, [...argsWith(cs, x), weightsOf(cs)]);
-        const base = s.parameters()[path]!;
+        const base = (await s.parameters())[path]!;
         const fd: number[] = [];
         try {
           for (let e = 0; e < base.size; e++) {

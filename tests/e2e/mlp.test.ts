@@ -53,12 +53,12 @@ import { Classifier } from "./mlp/mlp.js";
 const m = await Classifier.create({ backend: "cpu", seed: 7 });
 const points = ${JSON.stringify(POINTS)};
 const plain = (t) => ({ dtype: t.dtype, shape: [...t.shape], data: [...t.data] });
-const params = (mod) => Object.fromEntries(Object.entries(mod.parameters()).map(([k, t]) => [k, plain(t)]));
+const params = async (mod) => Object.fromEntries(Object.entries(await mod.parameters()).map(([k, t]) => [k, plain(t)]));
 const first = await m.logits(points);
-const firstParams = params(m);
+const firstParams = await params(m);
 m.setParameters(${JSON.stringify(BIASES)});
 const second = await m.logits(points);
-const secondParams = params(m);
+const secondParams = await params(m);
 let wrong = null;
 try {
   await m.logits([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 1, 1], [0, 0, 0]]);
@@ -74,9 +74,9 @@ console.log(JSON.stringify({
   second: plain(second),
   secondParams,
   wrong,
-  stateKeys: Object.keys(m.state()),
-  sameSeed: JSON.stringify(params(again)) === JSON.stringify(firstParams),
-  otherSeed: JSON.stringify(params(other)) === JSON.stringify(firstParams),
+  stateKeys: Object.keys(await m.state()),
+  sameSeed: JSON.stringify(await params(again)) === JSON.stringify(firstParams),
+  otherSeed: JSON.stringify(await params(other)) === JSON.stringify(firstParams),
 }));
 m.dispose();
 again.dispose();

@@ -41,9 +41,9 @@ export function mat(rows: number, cols: number, data: ArrayLike<number>): Mat {
   return { rows, cols, data: Float64Array.from(data) };
 }
 
-/** A parameter as a matrix (a vector `[n]` is a row `[1, n]`). */
-export function param(m: CompiledModule, path: string): Mat {
-  const p = m.parameters()[path];
+/** A parameter (of `parameters()`) as a matrix (a vector `[n]` is a row `[1, n]`). */
+export function param(params: Readonly<Record<string, Tensor>>, path: string): Mat {
+  const p = params[path];
   expect(p, `parameter ${path}`).toBeDefined();
   const t = p!;
   if (t.shape.length === 1) return mat(1, t.shape[0]!, t.data);
@@ -74,8 +74,8 @@ export function map(a: Mat, f: (v: number) => number): Mat {
 }
 
 /** A dense layer `x @ w + b` with the module's parameters under `prefix`. */
-export function dense(m: CompiledModule, prefix: string, x: Mat): Mat {
-  return addRow(matmul(x, param(m, `${prefix}.w`)), param(m, `${prefix}.b`));
+export function dense(params: Readonly<Record<string, Tensor>>, prefix: string, x: Mat): Mat {
+  return addRow(matmul(x, param(params, `${prefix}.w`)), param(params, `${prefix}.b`));
 }
 
 /** Nested arrays of any rank as rows of `cols` values. */
@@ -180,7 +180,7 @@ export const CHECKS: Readonly<Record<string, Check>> = {
   },
   /** Model `Inits` of models.nn: each parameter's initializer, as exact values or statistics. */
   async initializers(c) {
-    const p = c.module.parameters();
+    const p = await c.module.parameters();
     const values = (path: string): number[] => {
       expect(p[path], `parameter ${path}`).toBeDefined();
       return [...p[path]!.data];
@@ -231,10 +231,10 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     const other = await c.create(c.seed + 1);
     try {
       for (const path of Object.keys(p))
-        expect([...same.parameters()[path]!.data], path).toEqual(values(path));
-      const o = [...other.parameters()["n"]!.data];
+        expect([...(await same.parameters())[path]!.data], path).toEqual(values(path));
+      const o = [...(await other.parameters())["n"]!.data];
       expect(o.filter((v, k) => v === p["n"]!.data[k]).length).toBeLessThan(o.length / 100);
-      expect([...other.parameters()["lit"]!.data]).toEqual([1, -1]);
+      expect([...(await other.parameters())["lit"]!.data]).toEqual([1, -1]);
     } finally {
       same.dispose();
       other.dispose();
@@ -245,14 +245,15 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     const x = c.args[0] as NestedArray;
     const lead = c.out.shape.slice(0, -1);
     const rows = matOf(reshapeRows(x, 2));
-    const forward = (): Mat => {
+    const forward = async (): Promise<Mat> => {
+      const p = await c.module.parameters();
       let h = rows;
-      for (let i = 0; i < 2; i++) h = map(dense(c.module, `body.layers.${i}`, h), Math.tanh);
-      h = dense(c.module, "body.layers.2", h);
-      return dense(c.module, "head", map(h, relu));
+      for (let i = 0; i < 2; i++) h = map(dense(p, `body.layers.${i}`, h), Math.tanh);
+      h = dense(p, "body.layers.2", h);
+      return dense(p, "head", map(h, relu));
     };
     const flatOut = (t: Tensor) => ({ ...t, shape: [t.size / 2, 2] }) as unknown as Tensor;
-    expectClose(flatOut(c.out), forward(), c.tol);
+    expectClose(flatOut(c.out), await forward(), c.tol);
     // glorot weights are nonzero; zero biases make a weak test, so set others
     const biases: Record<string, number[]> = {
       "body.layers.0.b": [0.1, -0.2, 0.3, -0.4, 0.5],
@@ -263,10 +264,10 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     c.module.setParameters(biases);
     const stored = c.precision === "f32" ? Math.fround : (v: number) => v;
     for (const [path, v] of Object.entries(biases))
-      expect([...c.module.parameters()[path]!.data]).toEqual(v.map(stored));
+      expect([...(await c.module.parameters())[path]!.data]).toEqual(v.map(stored));
     const [again] = await c.module.call(c.name, c.args);
     expect([...again!.shape.slice(0, -1)]).toEqual(lead);
-    expectClose(flatOut(again!), forward(), c.tol);
+    expectClose(flatOut(again!), await forward(), c.tol);
   },
   /** The rows of a `[k, n]` result (separate random calls with one seed) differ from each other. */
   rowsDiffer(c) {

@@ -223,8 +223,8 @@ describe("runTraining with a compiled module", () => {
     expect(r.finalLoss).toBeLessThan(1e-6);
     for (let k = 1; k < r.losses.length; k++)
       expect(r.losses[k]!).toBeLessThanOrEqual(r.losses[k - 1]! * 1.5);
-    expect(m.state()["w"]!.item()).toBeCloseTo(2, 4);
-    expect(m.state()["t"]!.item()).toBe(r.restoredStep ?? 200);
+    expect((await m.state())["w"]!.item()).toBeCloseTo(2, 4);
+    expect((await m.state())["t"]!.item()).toBe(r.restoredStep ?? 200);
     expect(r.stepsPerSecond).toBeGreaterThan(0);
   });
 

@@ -296,16 +296,16 @@ function fakeModule(initial: Record<string, Tensor>): StatefulModule & { calls: 
 }
 
 describe("applyCheckpoint", () => {
-  it("loads a matching checkpoint", () => {
+  it("loads a matching checkpoint", async () => {
     const m = fakeModule({ w: f32([2, 3], new Array<number>(6).fill(0)) });
-    applyCheckpoint(m, { tensors: { w: f32([2, 3], [1, 2, 3, 4, 5, 6]) } });
+    await applyCheckpoint(m, { tensors: { w: f32([2, 3], [1, 2, 3, 4, 5, 6]) } });
     expect(m.calls).toBe(1);
-    expect([...m.state()["w"]!.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...(await m.state())["w"]!.data]).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it("refuses a mismatched one, naming the entry and both shapes, without touching the module", () => {
+  it("refuses a mismatched one, naming the entry and both shapes, without touching the module", async () => {
     const m = fakeModule({ w: f32([2, 3], new Array<number>(6).fill(0)), b: f32([3], [0, 0, 0]) });
-    const e = thrown(() =>
+    const e = await rejected(
       applyCheckpoint(m, {
         tensors: { w: f32([3, 2], [1, 2, 3, 4, 5, 6]), b: f32([3], [1, 1, 1]) },
         source: "run/best.safetensors",
@@ -316,13 +316,13 @@ describe("applyCheckpoint", () => {
       'run/best.safetensors does not fit this module (it was left unchanged): state entry "w" has shape [2, 3] in the module but [3, 2] in the file',
     );
     expect(m.calls).toBe(0);
-    const missing = thrown(() =>
+    const missing = await rejected(
       applyCheckpoint(m, { tensors: { w: f32([2, 3], [1, 2, 3, 4, 5, 6]), extra: f32([1], [1]) } }),
     );
     expect(missing.message).toBe(
       'checkpoint does not fit this module (it was left unchanged): state entry "b" (f32[3]) is missing; entry "extra" is not part of this module\'s state',
     );
-    const dtype = thrown(() =>
+    const dtype = await rejected(
       applyCheckpoint(m, {
         tensors: { w: new Tensor("i32", [2, 3], new Int32Array(6)), b: f32([3], [1, 1, 1]) },
       }),
@@ -335,25 +335,25 @@ describe("applyCheckpoint", () => {
     const path = join(await tempFolder(), "m.safetensors");
     const m = await realModule();
     m.setState({ w: [1.25], t: 7 });
-    await saveCheckpoint(path, m.state(), { step: "7" });
+    await saveCheckpoint(path, await m.state(), { step: "7" });
     m.setState({ w: [0], t: 0 });
-    applyCheckpoint(m, await loadCheckpoint(path));
-    expect(m.state()["w"]!.item()).toBe(1.25);
-    expect(m.state()["t"]!.item()).toBe(7);
+    await applyCheckpoint(m, await loadCheckpoint(path));
+    expect((await m.state())["w"]!.item()).toBe(1.25);
+    expect((await m.state())["t"]!.item()).toBe(7);
     // an f64-precision module's state is saved as F64 and loads into an f32 one
     const m64 = await realModule({ precision: "f64" });
     m64.setState({ w: [0.1], t: 3 });
-    await saveCheckpoint(path, m64.state());
+    await saveCheckpoint(path, await m64.state());
     const loaded = await loadCheckpoint(path);
     expect(loaded.tensors["w"]!.data).toBeInstanceOf(Float64Array);
-    applyCheckpoint(m, loaded);
-    expect(m.state()["w"]!.item()).toBe(Math.fround(0.1));
+    await applyCheckpoint(m, loaded);
+    expect((await m.state())["w"]!.item()).toBe(Math.fround(0.1));
   });
 
   it("leaves a real module unchanged when the file does not fit", async () => {
     const m = await realModule();
     m.setState({ w: [1.5], t: 2 });
-    const e = thrown(() =>
+    const e = await rejected(
       applyCheckpoint(m, {
         tensors: { w: f32([2], [9, 9]), t: f32([], [9]) },
         source: "other.safetensors",
@@ -362,7 +362,7 @@ describe("applyCheckpoint", () => {
     expect(e.message).toBe(
       'other.safetensors does not fit this module (it was left unchanged): state entry "w" has shape [1] in the module but [2] in the file',
     );
-    expect(m.state()["w"]!.item()).toBe(1.5);
-    expect(m.state()["t"]!.item()).toBe(2);
+    expect((await m.state())["w"]!.item()).toBe(1.5);
+    expect((await m.state())["t"]!.item()).toBe(2);
   });
 });

@@ -71,7 +71,7 @@ describe("nnc train on the spirals", () => {
     const unit = compiled.planned!.units.find((u) => u.name === "Classifier")!;
     const m = await loadInProcess(unit.plan, compiled.planned!.kernels, { seed: 123 });
     try {
-      applyCheckpoint(m, await loadCheckpoint(join(dir, "run", "checkpoint.safetensors")));
+      await applyCheckpoint(m, await loadCheckpoint(join(dir, "run", "checkpoint.safetensors")));
       const { points, labels } = makeSpirals(PER_CLASS, 3, 0.2, 0);
       const [logits] = await m.call("logits", [new Tensor("f32", [3 * PER_CLASS, 2], points)]);
       let right = 0;
