@@ -2,7 +2,9 @@
  * Gradient-check harness: builds IR functions with the factories, expands
  * derivatives (the autodiff stage) and simplifies them (the optimize stage),
  * runs them in f64 on the CPU backend, and compares with central finite
- * differences of the original function, also in f64.
+ * differences of the original function, also in f64. Where a WebGPU adapter
+ * exists, every compiled function also runs once on WebGPU and must agree
+ * with the CPU backend in f32 (`tests/gpu/agree.ts`).
  */
 import { expect } from "vitest";
 import { expandDerivatives } from "../../compiler/autodiff/expand.js";
@@ -14,6 +16,9 @@ import type { IrFunction, Node } from "../../compiler/ir/ops.js";
 import { verifyFunction } from "../../compiler/ir/verify.js";
 import { simplify } from "../../compiler/opt/simplify.js";
 import { Tensor } from "../../runtime/tensor.js";
+import { renderWgsl } from "../../compiler/codegen/wgsl.js";
+import { agree } from "../gpu/agree.js";
+import { gpuAvailable } from "../gpu/device.js";
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -44,10 +49,30 @@ export async function compileFn(
     symbols: [],
   };
   verifyFunction(fn);
-  const { plan, kernels } = planProgram({ functions: [fn], params: [], init: null });
-  const m = await loadInProcess(plan, kernels, { precision: "f64" });
+  const { plan, kernels, gpuKernels } = planProgram({ functions: [fn], params: [], init: null });
+  const m = await loadInProcess(plan, kernels, { backend: "cpu", precision: "f64" });
   const shape = x.shape as number[];
+  // on WebGPU too, when an adapter exists: the first evaluation is compared with the CPU in f32
+  let twin: ((xs: readonly number[]) => Promise<void>) | null = null;
+  if ((await gpuAvailable()).ok) {
+    const wgsl = gpuKernels.map((k) => ({ name: k.name, source: renderWgsl(k.kernel) }));
+    const cpu32 = await loadInProcess(plan, kernels, { backend: "cpu" });
+    const gpu = await loadInProcess(plan, kernels, { backend: "webgpu" }, wgsl);
+    twin = async (xs) => {
+      const arg = [new Tensor("f32", shape, Float32Array.from(xs))];
+      const want = await cpu32.call("f", arg);
+      const got = await gpu.call("f", arg);
+      want.forEach((w, k) => agree(got[k]!.data, w.data, `webgpu output ${k}`, w.dtype !== "f32"));
+      cpu32.dispose();
+      gpu.dispose();
+    };
+  }
   return async (xs) => {
+    if (twin !== null) {
+      const check = twin;
+      twin = null;
+      await check(xs);
+    }
     const outs = await m.call("f", [new Tensor("f32", shape, Float64Array.from(xs))]);
     return outs.map((t) => Float64Array.from(t.data as Float64Array));
   };
