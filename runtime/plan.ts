@@ -101,6 +101,11 @@ export interface GpuKernelSource {
    * `access.length` (at least one vec4, always bound).
    */
   readonly access: readonly ("read" | "write")[];
+  /**
+   * The same kernel scheduled for devices that run shaders on the CPU
+   * (lavapipe, SwiftShader), when it differs: same bindings, same grid.
+   */
+  readonly softwareCode?: string;
 }
 
 export interface ParamSpec {

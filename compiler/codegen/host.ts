@@ -237,7 +237,7 @@ export function generateModuleSource(p: PlannedProgram, runtimeImport: string): 
   );
   parts.push("");
   parts.push(
-    `const $wgslKernels: Record<string, $GpuKernelSource> = ${jsLiteral(Object.fromEntries(p.gpuKernels.map((k) => [k.name, { code: k.source.code, access: k.source.access }])))};`,
+    `const $wgslKernels: Record<string, $GpuKernelSource> = ${jsLiteral(Object.fromEntries(p.gpuKernels.map((k) => [k.name, { code: k.source.code, access: k.source.access, ...(k.source.softwareCode === undefined ? {} : { softwareCode: k.source.softwareCode }) }])))};`,
   );
   parts.push("");
   p.units.forEach((u, i) => {

@@ -77,7 +77,12 @@ export function renderWgsl(kernel: Kernel): GpuKernelSource {
       return assertNever(kernel, "kernel kind");
   }
   const code = [s.declarations(), ...s.helperSources(), ...parts].join("\n\n") + "\n";
-  return { code, access: kernel.bindings.map((b) => b.access) };
+  const access = kernel.bindings.map((b) => b.access);
+  if (kernel.kind !== "matmul") return { code, access };
+  const sw = new Shader(kernel);
+  const swParts = matmulRegisters(sw, kernel);
+  const softwareCode = [sw.declarations(), ...sw.helperSources(), ...swParts].join("\n\n") + "\n";
+  return { code, access, softwareCode };
 }
 
 // ---------------------------------------------------------------- helpers
@@ -1110,8 +1115,8 @@ function operandFn(s: Shader, name: string, vars: string, block: Block, t: strin
 /**
  * A tiled batched matrix product. Workgroup (x, y, z) computes rows
  * `y * tileM ..` and columns `x * tileN ..` of batch z; invocation `tid`
- * accumulates the `threadM x threadN` block at rows `tm ..` and columns `tn ..`
- * of the tile in registers. Per step of `tileK`, the workgroup stages the A
+ * accumulates a `threadM x threadN` block of the tile in registers, strided
+ * so that neighbouring invocations own neighbouring columns. Per step of `tileK`, the workgroup stages the A
  * and B tiles (zero outside the matrices) in workgroup memory. The epilogue is
  * a function called for each element of the block that lies in the output.
  */
@@ -1145,8 +1150,11 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   code.line(`let row = i32(wid.y) * ${tileM}i;`);
   code.line(`let col = i32(wid.x) * ${tileN}i;`);
   code.line("let tid = i32(lidx);");
-  code.line(`let tm = (tid / ${across}i) * ${threadM}i;`);
-  code.line(`let tn = (tid % ${across}i) * ${threadN}i;`);
+  // invocation (ty, tx) owns rows ty + r * down and columns tx + c * across of the
+  // tile: neighbouring invocations read neighbouring columns of tile_b (one
+  // vector load on SIMD lanes) and the same rows of tile_a (a broadcast)
+  code.line(`let ty = tid / ${across}i;`);
+  code.line(`let tx = tid % ${across}i;`);
   const accName = (r: number, c: number): string => `acc${r}_${c}`;
   for (let r = 0; r < threadM; r++)
     for (let c = 0; c < threadN; c++) code.line(`var ${accName(r, c)} = ${zero};`);
@@ -1171,11 +1179,12 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   ]);
   code.line("workgroupBarrier();");
   code.open(`for (var kk = 0i; kk < ${tileK}i; kk = kk + 1i)`);
+  const down = tileM / threadM;
   const plus = (base: string, d: number): string => (d === 0 ? base : `(${base} + ${d}i)`);
   for (let r = 0; r < threadM; r++)
-    code.line(`let a${r} = tile_a[${plus("tm", r)} * ${tileK}i + kk];`);
+    code.line(`let a${r} = tile_a[${plus("ty", r * down)} * ${tileK}i + kk];`);
   for (let c = 0; c < threadN; c++)
-    code.line(`let b${c} = tile_b[kk * ${tileN}i + ${plus("tn", c)}];`);
+    code.line(`let b${c} = tile_b[kk * ${tileN}i + ${plus("tx", c * across)}];`);
   for (let r = 0; r < threadM; r++)
     for (let c = 0; c < threadN; c++) {
       const a = accName(r, c);
@@ -1184,12 +1193,8 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   code.close();
   code.line("workgroupBarrier();");
   code.close();
-  for (let r = 0; r < threadM; r++) {
-    code.line(`let m${r} = ${plus("row + tm", r)};`);
-  }
-  for (let c = 0; c < threadN; c++) {
-    code.line(`let n${c} = ${plus("col + tn", c)};`);
-  }
+  for (let r = 0; r < threadM; r++) code.line(`let m${r} = ${plus("row + ty", r * down)};`);
+  for (let c = 0; c < threadN; c++) code.line(`let n${c} = ${plus("col + tx", c * across)};`);
   for (let r = 0; r < threadM; r++)
     for (let c = 0; c < threadN; c++) {
       code.open(`if (m${r} < dim_m && n${c} < dim_n)`);
@@ -1198,6 +1203,73 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
       );
       code.close();
     }
+  out.push(
+    code.fn(
+      `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32)`,
+    ),
+  );
+  return out;
+}
+
+/**
+ * The software schedule of a matrix product (see `MatmulKernel`): the same
+ * tile with `(tileM / threadM) * (tileN / threadN)` invocations of the
+ * software register block, each reading its operands straight from the
+ * buffers (rows and columns clamped into range, results masked), no
+ * workgroup memory and no barriers.
+ */
+function matmulRegisters(s: Shader, k: MatmulKernel): string[] {
+  const { tileM, tileN } = k.schedule;
+  const { threadM, threadN } = k.schedule.software;
+  invariant(
+    tileM % threadM === 0 && tileN % threadN === 0,
+    "wgsl: matmul tiles must be multiples of the register blocks",
+  );
+  const t = wgslType(k.dtype);
+  const zero = k.dtype === "f32" ? "0.0f" : "0i";
+  const across = tileN / threadN;
+  const threads = across * (tileM / threadM);
+  const out: string[] = [
+    operandFn(s, "load_a", "b: i32, m: i32, k: i32", k.a, t),
+    operandFn(s, "load_b", "b: i32, k: i32, n: i32", k.b, t),
+  ];
+  const epi = new Code();
+  s.lets(epi, k.epilogue, "acc");
+  s.stores(epi, k.stores, "acc");
+  out.push(epi.fn(`fn epilogue(i: i32, b: i32, m: i32, n: i32, acc: ${t})`));
+  const code = new Code();
+  code.line(`let dim_m = ${s.expr(code, k.m)};`);
+  code.line(`let dim_n = ${s.expr(code, k.n)};`);
+  code.line(`let dim_k = ${s.expr(code, k.kk)};`);
+  code.line("let b = i32(wid.z);");
+  code.line("let tid = i32(lidx);");
+  code.line(`let row = i32(wid.y) * ${tileM}i + (tid / ${across}i) * ${threadM}i;`);
+  code.line(`let col = i32(wid.x) * ${tileN}i + (tid % ${across}i) * ${threadN}i;`);
+  const plus = (base: string, d: number): string => (d === 0 ? base : `(${base} + ${d}i)`);
+  for (let r = 0; r < threadM; r++) code.line(`let m${r} = min(${plus("row", r)}, dim_m - 1i);`);
+  for (let c = 0; c < threadN; c++) code.line(`let n${c} = min(${plus("col", c)}, dim_n - 1i);`);
+  // accumulators in a private array: constant indices in the unrolled
+  // product (registers), one loop over the block for the epilogue, so a long
+  // epilogue is not copied threadM * threadN times into the shader
+  code.line(`var acc: array<${t}, ${threadM * threadN}>;`);
+  code.open("for (var k = 0i; k < dim_k; k = k + 1i)");
+  for (let r = 0; r < threadM; r++) code.line(`let a${r} = load_a(b, m${r}, k);`);
+  for (let c = 0; c < threadN; c++) code.line(`let b${c} = load_b(b, k, n${c});`);
+  for (let r = 0; r < threadM; r++)
+    for (let c = 0; c < threadN; c++) {
+      const at = `acc[${r * threadN + c}]`;
+      code.line(`${at} = ${at} + a${r} * b${c};`);
+    }
+  code.close();
+  code.open(`for (var r = 0i; r < ${threadM}i; r = r + 1i)`);
+  code.open(`for (var c = 0i; c < ${threadN}i; c = c + 1i)`);
+  code.line("let m = row + r;");
+  code.line("let n = col + c;");
+  code.open("if (m < dim_m && n < dim_n)");
+  code.line(`epilogue((b * dim_m + m) * dim_n + n, b, m, n, acc[r * ${threadN}i + c]);`);
+  code.close();
+  code.close();
+  code.close();
   out.push(
     code.fn(
       `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32)`,

@@ -43,6 +43,7 @@ import type {
   Kernel,
   KernelLimits,
   KVar,
+  MatmulKernel,
   Stmt,
   Store,
 } from "../kernel/kernelIr.js";
@@ -527,21 +528,53 @@ function reduceSchedule(extent: Dim): { kind: "serial" | "tree"; threads: number
   return { kind: "tree", threads: 256 };
 }
 
-function matmulSchedule(
-  m: Dim,
-  n: Dim,
-): {
-  tileM: number;
-  tileN: number;
-  tileK: number;
-  threadM: number;
-  threadN: number;
-} {
-  if (Dims.isConst(n) && n <= 16)
-    return { tileM: 128, tileN: 16, tileK: 16, threadM: 4, threadN: 4 };
-  if (Dims.isConst(m) && m <= 16)
-    return { tileM: 16, tileN: 128, tileK: 16, threadM: 4, threadN: 4 };
-  return { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 };
+/** The smallest power of two at least `n`. */
+function pow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Matmul tiles: 64 x 64 (256 invocations of 4 x 4 on GPUs; 16 invocations of
+ * 16 x 16 on CPU-based devices), narrowed to the matrix when a side is a
+ * small constant (a layer with one output, a batch of one row), so that no
+ * invocation computes only masked-out elements. Measured on lavapipe:
+ * docs/benchmarks.md.
+ */
+function matmulSchedule(m: Dim, n: Dim): MatmulKernel["schedule"] {
+  if (Dims.isConst(n) && n <= 16) {
+    const tileN = pow2(n);
+    const threadN = Math.min(4, tileN);
+    return {
+      tileM: 128,
+      tileN,
+      tileK: 16,
+      threadM: 4,
+      threadN,
+      software: { threadM: 16, threadN: tileN },
+    };
+  }
+  if (Dims.isConst(m) && m <= 16) {
+    const tileM = pow2(m);
+    const threadM = Math.min(4, tileM);
+    return {
+      tileM,
+      tileN: 128,
+      tileK: 16,
+      threadM,
+      threadN: 4,
+      software: { threadM: tileM, threadN: 16 },
+    };
+  }
+  return {
+    tileM: 64,
+    tileN: 64,
+    tileK: 16,
+    threadM: 4,
+    threadN: 4,
+    software: { threadM: 16, threadN: 16 },
+  };
 }
 
 // ---------------------------------------------------------------- the stage

@@ -149,6 +149,12 @@ export interface ReduceKernel extends KernelBase {
  * `(tileM / threadM) * (tileN / threadN)` invocations, each accumulating a
  * `threadM x threadN` register block; operands are staged in workgroup memory
  * `tileK` at a time. Out-of-range rows, columns and k are masked.
+ *
+ * `software` is the schedule of the same tile for devices that run shaders
+ * on the CPU (lavapipe, SwiftShader): fewer invocations with larger register
+ * blocks (`threadM x threadN` each) reading operands straight from their
+ * buffers, with no workgroup memory and no barriers, which these devices
+ * execute slowly. Both schedules cover the same tiles, so the grid is the same.
  */
 export interface MatmulKernel extends KernelBase {
   readonly kind: "matmul";
@@ -165,6 +171,7 @@ export interface MatmulKernel extends KernelBase {
     readonly tileK: number;
     readonly threadM: number;
     readonly threadN: number;
+    readonly software: { readonly threadM: number; readonly threadN: number };
   };
 }
 

@@ -32,6 +32,13 @@ export interface GpuContext {
   readonly device: GPUDevice;
   /** A short adapter name for messages, like `llvmpipe`. */
   readonly adapterName: string;
+  /**
+   * Whether the adapter runs shaders on the CPU (lavapipe/llvmpipe,
+   * SwiftShader, or a fallback adapter): kernels with a software schedule
+   * (`GpuKernelSource.softwareCode`) use it. `NNC_WEBGPU_SCHEDULE=gpu|software`
+   * overrides the choice in Node.
+   */
+  readonly software: boolean;
   /** Why the device was lost, once it is. */
   lost: string | null;
 }
@@ -127,6 +134,18 @@ const WANTED_LIMITS = [
   "maxBindingsPerBindGroup",
 ] as const;
 
+function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const forced = isNode() ? process.env["NNC_WEBGPU_SCHEDULE"] : undefined;
+  if (forced === "gpu") return false;
+  if (forced === "software") return true;
+  const info = adapter.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+  if (info?.isFallbackAdapter === true) return true;
+  const text = [info?.vendor, info?.architecture, info?.device, info?.description]
+    .join(" ")
+    .toLowerCase();
+  return /llvmpipe|lavapipe|swiftshader|software/.test(text);
+}
+
 function adapterName(info: GPUAdapterInfo | undefined): string {
   if (info === undefined) return "unknown adapter";
   // the fields are getters: read them one by one
@@ -171,6 +190,7 @@ async function openContext(loader: GpuLoader): Promise<GpuContext> {
     adapter,
     device,
     adapterName: adapterName(adapter.info),
+    software: isSoftwareAdapter(adapter),
     lost: null,
   };
   void device.lost.then((info) => {
@@ -400,7 +420,8 @@ export class WebGpuBackend implements Backend {
     if (src === undefined) throw new NncError(`webgpu: kernel ${name} is not defined`);
     const device = this.device;
     device.pushErrorScope("validation");
-    const module = device.createShaderModule({ code: src.code, label: name });
+    const code = this.ctx.software && src.softwareCode !== undefined ? src.softwareCode : src.code;
+    const module = device.createShaderModule({ code, label: name });
     const entries: GPUBindGroupLayoutEntry[] = src.access.map((a, k) => ({
       binding: k,
       visibility: GPUShaderStage.COMPUTE,

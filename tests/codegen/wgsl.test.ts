@@ -186,6 +186,8 @@ interface Run {
   /** The element count of each write slot, in order. */
   readonly outputs: readonly number[];
   readonly symbols?: readonly number[];
+  /** Runs the kernel's software schedule (`softwareCode`) instead of its GPU one. */
+  readonly software?: boolean;
   /** Workgroup counts; by default those of {@link gridOf}. */
   readonly grid?: readonly [number, number, number];
 }
@@ -197,7 +199,7 @@ async function run(r: Run): Promise<Data[]> {
   const inputs = r.inputs ?? [];
   const src = renderWgsl(r.kernel);
   expect(src.access).toEqual(r.kernel.bindings.map((b) => b.access));
-  const module = await compile(src.code);
+  const module = await compile(r.software === true ? src.softwareCode! : src.code);
   dev.pushErrorScope("validation");
   const entries: GPUBindGroupLayoutEntry[] = src.access.map((a, binding) => ({
     binding,
@@ -447,7 +449,14 @@ const matmulBiasTanh: MatmulKernel = {
     { slot: 3, value: ref(2) },
     { slot: 4, value: ref(3) },
   ],
-  schedule: { tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
+  schedule: {
+    tileM: 64,
+    tileN: 64,
+    tileK: 16,
+    threadM: 4,
+    threadN: 4,
+    software: { threadM: 16, threadN: 16 },
+  },
 };
 
 describe("renderWgsl: golden shaders", () => {
@@ -469,6 +478,7 @@ describe("renderWgsl: golden shaders", () => {
 
   it("prints a matmul with a bias and tanh epilogue", () => {
     expect(renderWgsl(matmulBiasTanh).code).toMatchSnapshot();
+    expect(renderWgsl(matmulBiasTanh).softwareCode).toMatchSnapshot();
   });
 
   it("is deterministic and reports the access of each slot", () => {
@@ -963,14 +973,17 @@ describe.skipIf(device === undefined)("renderWgsl: shaders run on the device", (
           for (let k = 0; k < K; k++) s += a[(bi * M + m) * K + k]! * b[(bi * K + k) * N + n]!;
           pre.push(s + bias[n]!);
         }
-    const [sum, act] = await run({
-      kernel: matmulBiasTanh,
-      inputs: [a, b, bias],
-      outputs: [2 * M * N, 2 * M * N],
-      symbols: [M],
-    });
-    expectClose(sum!, pre, 1e-5, 1e-6, "acc + bias");
-    expectClose(act!, pre.map(Math.tanh), 1e-5, 1e-6, "tanh");
+    for (const software of [false, true]) {
+      const [sum, act] = await run({
+        kernel: matmulBiasTanh,
+        inputs: [a, b, bias],
+        outputs: [2 * M * N, 2 * M * N],
+        symbols: [M],
+        software,
+      });
+      expectClose(sum!, pre, 1e-5, 1e-6, `acc + bias (software ${software})`);
+      expectClose(act!, pre.map(Math.tanh), 1e-5, 1e-6, `tanh (software ${software})`);
+    }
   });
 
   it("multiplies i32 matrices with a transposed operand and small tiles", async () => {
@@ -1004,7 +1017,14 @@ describe.skipIf(device === undefined)("renderWgsl: shaders run on the device", (
       },
       epilogue: [],
       stores: [{ slot: 2, value: acc("i32") }],
-      schedule: { tileM: 16, tileN: 32, tileK: 8, threadM: 2, threadN: 4 },
+      schedule: {
+        tileM: 16,
+        tileN: 32,
+        tileK: 8,
+        threadM: 2,
+        threadN: 4,
+        software: { threadM: 8, threadN: 16 },
+      },
     };
     const a = Int32Array.from({ length: B * M * K }, (_, j) => ((j * 37) % 201) - 100);
     const bt = Int32Array.from({ length: B * N * K }, (_, j) => ((j * 53) % 151) - 75);
@@ -1017,8 +1037,16 @@ describe.skipIf(device === undefined)("renderWgsl: shaders run on the device", (
             s = (s + Math.imul(a[(bi * M + m) * K + k]!, bt[(bi * N + n) * K + k]!)) | 0;
           want.push(s);
         }
-    const [out] = await run({ kernel, inputs: [a, bt], outputs: [B * M * N], symbols: [M, K, N] });
-    expect([...out!]).toEqual(want);
+    for (const software of [false, true]) {
+      const [out] = await run({
+        kernel,
+        inputs: [a, bt],
+        outputs: [B * M * N],
+        symbols: [M, K, N],
+        software,
+      });
+      expect([...out!]).toEqual(want);
+    }
   });
 
   it("draws the CPU's random numbers", async () => {
