@@ -1155,9 +1155,11 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   // vector load on SIMD lanes) and the same rows of tile_a (a broadcast)
   code.line(`let ty = tid / ${across}i;`);
   code.line(`let tx = tid % ${across}i;`);
-  const accName = (r: number, c: number): string => `acc${r}_${c}`;
-  for (let r = 0; r < threadM; r++)
-    for (let c = 0; c < threadN; c++) code.line(`var ${accName(r, c)} = ${zero};`);
+  // accumulators in a private array indexed by constants in the product (kept
+  // in registers) and looped over once for the epilogue, so that a long
+  // epilogue is printed once, not threadM * threadN times
+  const accName = (r: number, c: number): string => `acc[${r * threadN + c}]`;
+  code.line(`var acc: array<${t}, ${threadM * threadN}>;`);
   code.open(`for (var k0 = 0i; k0 < dim_k; k0 = k0 + ${tileK}i)`);
   const stage = (tile: string, count: number, lines: readonly string[]): void => {
     code.open(`for (var e = tid; e < ${count}i; e = e + ${threads}i)`);
@@ -1193,16 +1195,15 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   code.close();
   code.line("workgroupBarrier();");
   code.close();
-  for (let r = 0; r < threadM; r++) code.line(`let m${r} = ${plus("row + ty", r * down)};`);
-  for (let c = 0; c < threadN; c++) code.line(`let n${c} = ${plus("col + tx", c * across)};`);
-  for (let r = 0; r < threadM; r++)
-    for (let c = 0; c < threadN; c++) {
-      code.open(`if (m${r} < dim_m && n${c} < dim_n)`);
-      code.line(
-        `epilogue((b * dim_m + m${r}) * dim_n + n${c}, b, m${r}, n${c}, ${accName(r, c)});`,
-      );
-      code.close();
-    }
+  code.open(`for (var r = 0i; r < ${threadM}i; r = r + 1i)`);
+  code.open(`for (var c = 0i; c < ${threadN}i; c = c + 1i)`);
+  code.line(`let m = row + ty + r * ${down}i;`);
+  code.line(`let n = col + tx + c * ${across}i;`);
+  code.open("if (m < dim_m && n < dim_n)");
+  code.line(`epilogue((b * dim_m + m) * dim_n + n, b, m, n, acc[r * ${threadN}i + c]);`);
+  code.close();
+  code.close();
+  code.close();
   out.push(
     code.fn(
       `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32)`,
