@@ -281,6 +281,16 @@ interface CallBuffers {
   readonly staging: Map<number, GPUBuffer>;
   /** Scratch copies of parameters that another update reads, by update index. */
   readonly scratch: Map<number, GPUBuffer>;
+  /**
+   * Bind groups by launch index, with the buffers they bind: reused while the
+   * buffers are the same (a state swap alternates between two sets, so two
+   * are kept). Creating one per launch per call leaves native objects for the
+   * garbage collector, whose late finalization stalls Dawn for seconds.
+   */
+  readonly groups: Map<
+    number,
+    { readonly buffers: readonly GPUBuffer[]; readonly group: GPUBindGroup }[]
+  >;
 }
 
 /** A function's parameter updates, and whether each is a swap. */
@@ -486,7 +496,14 @@ export class WebGpuBackend implements Backend {
       label: `${fn.name} symbols`,
     });
     this.device.queue.writeBuffer(uniform, 0, values);
-    const set: CallBuffers = { key, slots, uniform, staging: new Map(), scratch: new Map() };
+    const set: CallBuffers = {
+      key,
+      slots,
+      uniform,
+      staging: new Map(),
+      scratch: new Map(),
+      groups: new Map(),
+    };
     list.unshift(set);
     for (const old of list.splice(SETS_PER_FUNCTION)) destroySet(old);
     this.sets.set(fn, list);
@@ -611,7 +628,7 @@ export class WebGpuBackend implements Backend {
     const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
     const encoder = device.createCommandEncoder({ label: fn.name });
     const pass = encoder.beginComputePass({ label: fn.name });
-    for (const launch of gpu.launches) {
+    for (const [index, launch] of gpu.launches.entries()) {
       const counts = launch.grid.map((g) => Math.ceil(evalSize(g.size, symbols) / g.per));
       if (counts.some((c) => !(c > 0))) continue;
       let [x = 1, y = 1, z = 1] = counts;
@@ -624,13 +641,20 @@ export class WebGpuBackend implements Backend {
           `webgpu: function ${fn.name}: kernel ${launch.kernel} needs a grid of ${counts.join(" x ")} workgroups, more than this device allows (${maxDim} per dimension)`,
         );
       const { pipeline, layout } = need(pipelines.get(launch.kernel), `kernel ${launch.kernel}`);
-      const entries: GPUBindGroupEntry[] = launch.buffers.map((b, k) => ({
-        binding: k,
-        resource: { buffer: need(bufs[b], `buffer ${b}`) },
-      }));
-      entries.push({ binding: launch.buffers.length, resource: { buffer: set.uniform } });
+      const bound = launch.buffers.map((b) => need(bufs[b], `buffer ${b}`));
+      const cached = set.groups.get(index) ?? [];
+      let group = cached.find((c) => c.buffers.every((b, k) => b === bound[k]))?.group;
+      if (group === undefined) {
+        const entries: GPUBindGroupEntry[] = bound.map((buffer, k) => ({
+          binding: k,
+          resource: { buffer },
+        }));
+        entries.push({ binding: bound.length, resource: { buffer: set.uniform } });
+        group = device.createBindGroup({ layout, entries });
+        set.groups.set(index, [{ buffers: bound, group }, ...cached].slice(0, 2));
+      }
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
+      pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y, z);
     }
     pass.end();
