@@ -26,7 +26,7 @@
  *   unchanged on Float32Array (precision "f32") and Float64Array ("f64").
  *   Reductions and matmul accumulate in f64 (i32: wrapping int32).
  */
-import { Dims, type Dim } from "../core/dim.js";
+import { Dims, rowMajorStrides, splitAt, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
 import { assertNever, InternalCompilerError, invariant } from "../diagnostics/diagnostic.js";
 import type { BinaryFn, Node, NodeOf, ReduceFn, UnaryFn } from "../ir/ops.js";
@@ -259,17 +259,6 @@ class Body {
   }
 }
 
-/** Row-major strides of a shape. */
-function strides(shape: readonly Dim[]): Dim[] {
-  const out: Dim[] = new Array<Dim>(shape.length);
-  let acc: Dim = 1;
-  for (let a = shape.length - 1; a >= 0; a--) {
-    out[a] = acc;
-    acc = Dims.mul(acc, shape[a]!);
-  }
-  return out;
-}
-
 /** An offset carried through a loop nest: `base + sum(j_a * strides[a])`. */
 interface Tracked {
   readonly name: string;
@@ -466,7 +455,7 @@ function reduceStep(fn: ReduceFn, dtype: DType): string {
 
 function reduce(b: Body, n: NodeOf<"reduce">): void {
   const x = n.inputs[0]!;
-  const st = strides(x.shape);
+  const st = rowMajorStrides(x.shape);
   const kept = x.shape.map((_, a) => a).filter((a) => !n.axes.includes(a));
   b.line("let p = 0;");
   nest(
@@ -492,17 +481,8 @@ function reduce(b: Body, n: NodeOf<"reduce">): void {
   );
 }
 
-/** Splits a shape at `axis` into the sizes before it, at it and after it. */
-function around(shape: readonly Dim[], axis: number): { outer: Dim; mid: Dim; inner: Dim } {
-  return {
-    outer: Dims.product(shape.slice(0, axis)),
-    mid: shape[axis]!,
-    inner: Dims.product(shape.slice(axis + 1)),
-  };
-}
-
 function argmax(b: Body, n: NodeOf<"argmax">): void {
-  const { outer, mid, inner } = around(n.inputs[0]!.shape, n.axis);
+  const { outer, mid, inner } = splitAt(n.inputs[0]!.shape, n.axis);
   b.line("let p = 0;");
   nest(
     b,
@@ -530,7 +510,7 @@ function argmax(b: Body, n: NodeOf<"argmax">): void {
 function broadcast(b: Body, n: NodeOf<"broadcast">): void {
   const x = n.inputs[0]!;
   const off = n.shape.length - x.shape.length;
-  const st = strides(x.shape);
+  const st = rowMajorStrides(x.shape);
   const inStrides = n.shape.map((d, a) =>
     a < off || (Dims.equal(x.shape[a - off]!, 1) && !Dims.equal(d, 1)) ? 0 : st[a - off]!,
   );
@@ -541,7 +521,7 @@ function broadcast(b: Body, n: NodeOf<"broadcast">): void {
 }
 
 function transpose(b: Body, n: NodeOf<"transpose">): void {
-  const st = strides(n.inputs[0]!.shape);
+  const st = rowMajorStrides(n.inputs[0]!.shape);
   b.line("let p = 0;");
   nest(b, n.shape, [{ name: "q", base: "0", strides: n.perm.map((p) => st[p]!) }], (_, [q]) =>
     b.line(`o[p++] = x0[${q}]!;`),
@@ -549,7 +529,7 @@ function transpose(b: Body, n: NodeOf<"transpose">): void {
 }
 
 function slice(b: Body, n: NodeOf<"slice">): void {
-  const st = strides(n.inputs[0]!.shape);
+  const st = rowMajorStrides(n.inputs[0]!.shape);
   let base: Dim = 0;
   n.starts.forEach((s, a) => (base = Dims.add(base, Dims.mul(s, st[a]!))));
   b.line("let p = 0;");
@@ -561,7 +541,7 @@ function slice(b: Body, n: NodeOf<"slice">): void {
 
 function pad(b: Body, n: NodeOf<"pad">): void {
   const x = n.inputs[0]!;
-  const st = strides(n.shape);
+  const st = rowMajorStrides(n.shape);
   flat(b, Dims.product(n.shape), (k) => b.line(`o[${k}] = ${lit(n.value)};`));
   let base: Dim = 0;
   n.low.forEach((l, a) => (base = Dims.add(base, Dims.mul(l, st[a]!))));
@@ -585,7 +565,7 @@ function pad(b: Body, n: NodeOf<"pad">): void {
   if (crops) {
     const tracked = [
       { name: "q", base: b.dim(base), strides: outStrides },
-      { name: "u", base: "0", strides: strides(x.shape) },
+      { name: "u", base: "0", strides: rowMajorStrides(x.shape) },
     ];
     nest(b, x.shape, tracked, (_, [q, u]) => b.line(`o[${q}] = x0[${u}]!;`), { skip });
   } else {
@@ -597,7 +577,7 @@ function pad(b: Body, n: NodeOf<"pad">): void {
 }
 
 function concat(b: Body, n: NodeOf<"concat">): void {
-  const { outer, inner } = around(n.shape, n.axis);
+  const { outer, inner } = splitAt(n.shape, n.axis);
   b.line("let p = 0;");
   nest(
     b,
@@ -625,7 +605,7 @@ function clampedIndex(b: Body, mid: Dim): void {
 
 function gather(b: Body, n: NodeOf<"gather">): void {
   const [x, idx] = n.inputs as [Node, Node];
-  const { outer, mid, inner } = around(x.shape, n.axis);
+  const { outer, mid, inner } = splitAt(x.shape, n.axis);
   b.line("let p = 0;");
   nest(b, [outer], [{ name: "q", base: "0", strides: [Dims.mul(mid, inner)] }], (_, [q]) => {
     flatIndices(b, Dims.product(idx.shape), () => {
@@ -642,7 +622,7 @@ function gather(b: Body, n: NodeOf<"gather">): void {
 
 function scatterAdd(b: Body, n: NodeOf<"scatter_add">): void {
   const idx = n.inputs[1]!;
-  const { outer, mid, inner } = around(n.shape, n.axis);
+  const { outer, mid, inner } = splitAt(n.shape, n.axis);
   const int = n.dtype === "i32";
   flat(b, Dims.product(n.shape), (k) => b.line(`o[${k}] = 0;`));
   b.line("let p = 0;");

@@ -1112,6 +1112,28 @@ function operandFn(s: Shader, name: string, vars: string, block: Block, t: strin
   return code.fn(`fn ${name}(${vars}) -> ${t}`);
 }
 
+/** The operand loaders and the epilogue of a matrix product, as WGSL functions. */
+function matmulHelpers(s: Shader, k: MatmulKernel, t: string): string[] {
+  const epi = new Code();
+  s.lets(epi, k.epilogue, "acc");
+  s.stores(epi, k.stores, "acc");
+  return [
+    operandFn(s, "load_a", "b: i32, m: i32, k: i32", k.a, t),
+    operandFn(s, "load_b", "b: i32, k: i32, n: i32", k.b, t),
+    epi.fn(`fn epilogue(i: i32, b: i32, m: i32, n: i32, acc: ${t})`),
+  ];
+}
+
+/** The start of a matrix product's main function: its sizes and batch. */
+function matmulPrelude(s: Shader, k: MatmulKernel): Code {
+  const code = new Code();
+  code.line(`let dim_m = ${s.expr(code, k.m)};`);
+  code.line(`let dim_n = ${s.expr(code, k.n)};`);
+  code.line(`let dim_k = ${s.expr(code, k.kk)};`);
+  code.line("let b = i32(wid.z);");
+  return code;
+}
+
 /**
  * A tiled batched matrix product. Workgroup (x, y, z) computes rows
  * `y * tileM ..` and columns `x * tileN ..` of batch z; invocation `tid`
@@ -1134,19 +1156,9 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   const out: string[] = [
     `var<workgroup> tile_a: array<${t}, ${tileM * tileK}>;\n` +
       `var<workgroup> tile_b: array<${t}, ${tileK * tileN}>;`,
-    operandFn(s, "load_a", "b: i32, m: i32, k: i32", k.a, t),
-    operandFn(s, "load_b", "b: i32, k: i32, n: i32", k.b, t),
+    ...matmulHelpers(s, k, t),
   ];
-  const epi = new Code();
-  s.lets(epi, k.epilogue, "acc");
-  s.stores(epi, k.stores, "acc");
-  out.push(epi.fn(`fn epilogue(i: i32, b: i32, m: i32, n: i32, acc: ${t})`));
-
-  const code = new Code();
-  code.line(`let dim_m = ${s.expr(code, k.m)};`);
-  code.line(`let dim_n = ${s.expr(code, k.n)};`);
-  code.line(`let dim_k = ${s.expr(code, k.kk)};`);
-  code.line("let b = i32(wid.z);");
+  const code = matmulPrelude(s, k);
   code.line(`let row = i32(wid.y) * ${tileM}i;`);
   code.line(`let col = i32(wid.x) * ${tileN}i;`);
   code.line("let tid = i32(lidx);");
@@ -1230,19 +1242,8 @@ function matmulRegisters(s: Shader, k: MatmulKernel): string[] {
   const zero = k.dtype === "f32" ? "0.0f" : "0i";
   const across = tileN / threadN;
   const threads = across * (tileM / threadM);
-  const out: string[] = [
-    operandFn(s, "load_a", "b: i32, m: i32, k: i32", k.a, t),
-    operandFn(s, "load_b", "b: i32, k: i32, n: i32", k.b, t),
-  ];
-  const epi = new Code();
-  s.lets(epi, k.epilogue, "acc");
-  s.stores(epi, k.stores, "acc");
-  out.push(epi.fn(`fn epilogue(i: i32, b: i32, m: i32, n: i32, acc: ${t})`));
-  const code = new Code();
-  code.line(`let dim_m = ${s.expr(code, k.m)};`);
-  code.line(`let dim_n = ${s.expr(code, k.n)};`);
-  code.line(`let dim_k = ${s.expr(code, k.kk)};`);
-  code.line("let b = i32(wid.z);");
+  const out: string[] = matmulHelpers(s, k, t);
+  const code = matmulPrelude(s, k);
   code.line("let tid = i32(lidx);");
   code.line(`let row = i32(wid.y) * ${tileM}i + (tid / ${across}i) * ${threadM}i;`);
   code.line(`let col = i32(wid.x) * ${tileN}i + (tid % ${across}i) * ${threadN}i;`);

@@ -213,3 +213,23 @@ export function formatShape(shape: readonly Dim[]): string {
 export function shapesEqual(a: readonly Dim[], b: readonly Dim[]): boolean {
   return a.length === b.length && a.every((d, i) => Dims.equal(d, b[i]!));
 }
+
+/** Row-major strides of a shape (the last axis has stride 1). */
+export function rowMajorStrides(shape: readonly Dim[]): Dim[] {
+  const out: Dim[] = new Array<Dim>(shape.length);
+  let acc: Dim = 1;
+  for (let a = shape.length - 1; a >= 0; a--) {
+    out[a] = acc;
+    acc = Dims.mul(acc, shape[a]!);
+  }
+  return out;
+}
+
+/** Splits a shape at `axis` into the sizes before it, at it and after it. */
+export function splitAt(shape: readonly Dim[], axis: number): { outer: Dim; mid: Dim; inner: Dim } {
+  return {
+    outer: Dims.product(shape.slice(0, axis)),
+    mid: shape[axis]!,
+    inner: Dims.product(shape.slice(axis + 1)),
+  };
+}

@@ -25,7 +25,7 @@
  *    size (never by the kernel that reads it).
  */
 import type { BufferSpec, Launch, SizeExpr } from "../../runtime/plan.js";
-import { Dims, type Dim } from "../core/dim.js";
+import { Dims, rowMajorStrides, splitAt, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
 import { invariant, InternalCompilerError } from "../diagnostics/diagnostic.js";
 import { reachable } from "../ir/build.js";
@@ -114,16 +114,6 @@ function isBufferBacked(n: Node): boolean {
   return (
     n.op === "input" || n.op === "param" || (n.op === "constant" && Dims.product(n.shape) !== 1)
   );
-}
-
-function strides(shape: readonly Dim[]): Dim[] {
-  const out: Dim[] = new Array<Dim>(shape.length);
-  let acc: Dim = 1;
-  for (let a = shape.length - 1; a >= 0; a--) {
-    out[a] = acc;
-    acc = Dims.mul(acc, shape[a]!);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- grouping
@@ -297,7 +287,7 @@ class BlockBuilder {
 
   /** Coordinates of flat index `idx` in `shape` (row-major). */
   coords(idx: KExpr, shape: readonly Dim[]): KExpr[] {
-    const st = strides(shape);
+    const st = rowMajorStrides(shape);
     return shape.map((d, a) => {
       if (Dims.equal(d, 1)) return E.int(0);
       const q = E.div(idx, this.dim(st[a]!));
@@ -307,7 +297,7 @@ class BlockBuilder {
 
   /** The flat index of `coords` in `shape`. */
   flat(coords: readonly KExpr[], shape: readonly Dim[]): KExpr {
-    const st = strides(shape);
+    const st = rowMajorStrides(shape);
     let acc: KExpr = E.int(0);
     coords.forEach((c, a) => {
       if (!Dims.equal(shape[a]!, 1)) acc = E.add(acc, E.mul(c, this.dim(st[a]!)));
@@ -401,7 +391,7 @@ class BlockBuilder {
         return this.concat(n, idx);
       case "gather": {
         const [x, ix] = n.inputs as [Node, Node];
-        const { outer, mid, inner } = around(x.shape, n.axis);
+        const { outer, mid, inner } = splitAt(x.shape, n.axis);
         const p = Dims.product(ix.shape);
         const q = E.mod(idx, this.dim(inner));
         const r = E.mod(E.div(idx, this.dim(inner)), this.dim(p));
@@ -507,15 +497,6 @@ class BlockBuilder {
   finish(value: KExpr): Block {
     return { lets: this.lets, value };
   }
-}
-
-/** Splits a shape at `axis` into the sizes before it, at it and after it. */
-function around(shape: readonly Dim[], axis: number): { outer: Dim; mid: Dim; inner: Dim } {
-  return {
-    outer: Dims.product(shape.slice(0, axis)),
-    mid: shape[axis]!,
-    inner: Dims.product(shape.slice(axis + 1)),
-  };
 }
 
 // ---------------------------------------------------------------- scheduling
@@ -843,7 +824,7 @@ function buildKernel(
       dtype = x.dtype;
     } else if (core.op === "argmax") {
       const x = core.inputs[0]!;
-      const { mid, inner } = around(x.shape, core.axis);
+      const { mid, inner } = splitAt(x.shape, core.axis);
       const i = E.v("i");
       const o = E.div(i, dim(inner));
       const q = E.mod(i, dim(inner));
@@ -854,7 +835,7 @@ function buildKernel(
     } else {
       invariant(core.op === "scatter_add", `unexpected core ${core.op}`);
       const [upd, ix] = core.inputs as [Node, Node];
-      const { mid, inner } = around(core.shape, core.axis);
+      const { mid, inner } = splitAt(core.shape, core.axis);
       const p = Dims.product(ix.shape);
       const i = E.v("i");
       const q = E.mod(i, dim(inner));
