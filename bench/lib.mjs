@@ -65,6 +65,21 @@ export function matmulData(n, seed) {
   };
 }
 
+/** Largest relative error of the product `c` of `matmulData`'s `a @ b` at three entries, against float64. */
+export function matmulError(a, b, c, n) {
+  let err = 0;
+  for (const [i, j] of [
+    [0, 0],
+    [17, 901],
+    [n - 1, n - 1],
+  ]) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
+    err = Math.max(err, Math.abs(c[i * n + j] - s) / Math.max(1, Math.abs(s)));
+  }
+  return err;
+}
+
 // ------------------------------------------------------------------ WebGPU on Dawn in Node
 
 const keep = []; // create()'s result and the adapters must stay reachable (PLATFORM.md)

@@ -15,6 +15,7 @@ import {
   log,
   MATMUL_N,
   matmulData,
+  matmulError,
   MLP_BATCH,
   MLP_SIZES,
   mlpData,
@@ -189,16 +190,7 @@ await run("matmul", async () => {
   const A = tensor(a, [n, n]);
   const B = tensor(b, [n, n]);
   const c = (await m.mm(A, B)).data;
-  let err = 0;
-  for (const [i, j] of [
-    [0, 0],
-    [17, 901],
-    [n - 1, n - 1],
-  ]) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
-    err = Math.max(err, Math.abs(c[i * n + j] - s) / Math.max(1, Math.abs(s)));
-  }
+  const err = matmulError(a, b, c, n);
   const t = await timeIt(
     async () => {
       await m.mm(A, B);

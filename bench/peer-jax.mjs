@@ -13,6 +13,7 @@ import {
   LR,
   MATMUL_N,
   matmulData,
+  matmulError,
   MLP_BATCH,
   MLP_SIZES,
   mlpData,
@@ -152,16 +153,7 @@ async function timeStep(step, p0, data) {
   const B = np.array(b, { shape: [n, n] });
   const mm = jit((x, y) => np.matmul(x, y));
   const c = await mm(A.ref, B.ref).data();
-  let err = 0;
-  for (const [i, j] of [
-    [0, 0],
-    [17, 901],
-    [n - 1, n - 1],
-  ]) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
-    err = Math.max(err, Math.abs(c[i * n + j] - s) / Math.max(1, Math.abs(s)));
-  }
+  const err = matmulError(a, b, c, n);
   const t = await timeIt(async () => {
     await mm(A.ref, B.ref).data();
   });

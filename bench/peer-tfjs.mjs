@@ -10,6 +10,7 @@ import {
   LR,
   MATMUL_N,
   matmulData,
+  matmulError,
   MLP_BATCH,
   MLP_SIZES,
   mlpData,
@@ -154,16 +155,7 @@ async function gradsOf(lossFn, ps) {
   const C = tf.matMul(A, B);
   const c = await C.data();
   C.dispose();
-  let err = 0;
-  for (const [i, j] of [
-    [0, 0],
-    [17, 901],
-    [n - 1, n - 1],
-  ]) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
-    err = Math.max(err, Math.abs(c[i * n + j] - s) / Math.max(1, Math.abs(s)));
-  }
+  const err = matmulError(a, b, c, n);
   const t = await timeIt(async () => {
     const C2 = tf.matMul(A, B);
     await C2.data();

@@ -28,16 +28,17 @@ import type { GpuKernelSource } from "../../runtime/plan.js";
 import type { DType } from "../core/dtype.js";
 import { assertNever, invariant } from "../diagnostics/diagnostic.js";
 import type { BinaryFn, ReduceFn, UnaryFn } from "../ir/ops.js";
-import type {
-  Block,
-  IdxFn,
-  Kernel,
-  KExpr,
-  MapKernel,
-  MatmulKernel,
-  ReduceKernel,
-  Stmt,
-  Store,
+import {
+  exprDtype,
+  type Block,
+  type IdxFn,
+  type Kernel,
+  type KExpr,
+  type MapKernel,
+  type MatmulKernel,
+  type ReduceKernel,
+  type Stmt,
+  type Store,
 } from "../kernel/kernelIr.js";
 
 // Note [Literals are not constant expressions]
@@ -566,29 +567,6 @@ class Code {
   }
 }
 
-/** The dtype of a kernel expression's value. */
-function dtypeOf(e: KExpr): DType {
-  switch (e.k) {
-    case "var":
-    case "sym":
-    case "idx":
-      return "i32";
-    case "random":
-      return "f32";
-    case "lit":
-    case "ref":
-    case "acc":
-    case "load":
-    case "unary":
-    case "binary":
-    case "select":
-    case "cast":
-      return e.dtype;
-    default:
-      return assertNever(e, "kernel expression");
-  }
-}
-
 /** Shader-wide state: the kernel, the helpers used, the hoisted literal counter. */
 class Shader {
   private readonly helpersUsed = new Set<WgslHelper>();
@@ -694,11 +672,11 @@ class Shader {
       }
       case "unary": {
         const [x] = ops(e.x) as [string];
-        return runtime(this.unary(e.fn, dtypeOf(e.x), x));
+        return runtime(this.unary(e.fn, exprDtype(e.x), x));
       }
       case "binary": {
         const [a, b] = ops(e.a, e.b) as [string, string];
-        return runtime(this.binary(e.fn, dtypeOf(e.a), a, b));
+        return runtime(this.binary(e.fn, exprDtype(e.a), a, b));
       }
       case "select": {
         const [c, a, b] = ops(e.cond, e.a, e.b) as [string, string, string];
@@ -706,7 +684,7 @@ class Shader {
       }
       case "cast": {
         const [x] = ops(e.x) as [string];
-        return runtime(castExpr(this, dtypeOf(e.x), e.dtype, x));
+        return runtime(castExpr(this, exprDtype(e.x), e.dtype, x));
       }
       case "random": {
         const seed = this.expr(code, e.seed, acc);

@@ -67,8 +67,6 @@ export interface FusedFunction {
   readonly launches: readonly Launch[];
   readonly outputs: readonly number[];
   readonly updates: readonly { readonly path: string; readonly buffer: number }[];
-  /** Bytes of all temp buffers (they coexist during a call): the peak device memory of temps. */
-  readonly tempBytes: Dim;
 }
 
 const CORE_OPS = new Set(["reduce", "argmax", "matmul", "scatter_add"]);
@@ -680,20 +678,6 @@ function tryFuse(
     // a value nobody reads (and no output) frees its buffer at once
     for (const w of b.writes) if (!lastRead.has(w) && !pinned.has(w)) release(w);
   });
-  let tempBytes: Dim = 0;
-  const symDim = (e: SizeExpr): Dim =>
-    typeof e === "number"
-      ? e
-      : e.reduce<Dim>(
-          (acc, t) =>
-            Dims.add(
-              acc,
-              t.slice(1).reduce<Dim>((m, s) => Dims.mul(m, Dims.sym(fn.symbols[s]!)), t[0] ?? 0),
-            ),
-          0,
-        );
-  for (const b of physical)
-    if (b.source.kind === "temp") tempBytes = Dims.add(tempBytes, Dims.mul(4, symDim(b.size)));
   const phys = (n: Node): number => remap.get(bufferOf(n))!;
   return {
     kind: "ok",
@@ -703,7 +687,6 @@ function tryFuse(
       launches,
       outputs: fn.outputs.map(phys),
       updates: (fn.updates ?? []).map((u) => ({ path: u.path, buffer: phys(u.node) })),
-      tempBytes,
     },
   };
 }
@@ -732,8 +715,8 @@ function pickSplit(target: Node, g: Grouping, forced: ReadonlySet<number>): numb
       best = { id: n.id, reads: s.size };
     return s;
   };
-  const total = visit(target).size;
-  return best !== undefined && best.reads < total + 1 ? best.id : undefined;
+  visit(target);
+  return best?.id;
 }
 
 function buildKernel(

@@ -80,6 +80,27 @@ export type KExpr =
       readonly counter: KExpr;
     };
 
+/** The dtype of an expression's value (index arithmetic and variables are `i32`). */
+export function exprDtype(e: KExpr): DType {
+  switch (e.k) {
+    case "var":
+    case "sym":
+    case "idx":
+      return "i32";
+    case "random":
+      return "f32";
+    case "lit":
+    case "ref":
+    case "acc":
+    case "load":
+    case "unary":
+    case "binary":
+    case "select":
+    case "cast":
+      return e.dtype;
+  }
+}
+
 /** `let t<id> = expr`. */
 export interface Stmt {
   readonly id: number;

@@ -6,7 +6,7 @@
  * checked exactly (up to rounding of f64) on machines without a GPU.
  */
 import { HELPERS } from "../../compiler/codegen/ts.js";
-import type { KExpr, Kernel, Stmt } from "../../compiler/kernel/kernelIr.js";
+import { exprDtype, type KExpr, type Kernel, type Stmt } from "../../compiler/kernel/kernelIr.js";
 import type { BinaryFn, UnaryFn } from "../../compiler/ir/ops.js";
 import { evalSize, type FunctionPlan, type ProgramPlan } from "../../runtime/plan.js";
 
@@ -148,12 +148,12 @@ function ev(e: KExpr, env: Env): number {
     case "unary":
       return unary(e.fn, e.dtype === "i32", ev(e.x, env));
     case "binary":
-      return binary(e.fn, dtypeOf(e.a) === "i32", ev(e.a, env), ev(e.b, env));
+      return binary(e.fn, exprDtype(e.a) === "i32", ev(e.a, env), ev(e.b, env));
     case "select":
       return ev(e.cond, env) !== 0 ? ev(e.a, env) : ev(e.b, env);
     case "cast": {
       const x = ev(e.x, env);
-      const from = dtypeOf(e.x);
+      const from = exprDtype(e.x);
       if (e.dtype === "bool") return x !== 0 ? 1 : 0;
       if (e.dtype === "i32" && from === "f32") return toI32(x);
       return x;
@@ -168,26 +168,6 @@ function ev(e: KExpr, env: Env): number {
       const u2 = (mix32((key + 2 * k + 1) >>> 0) >>> 8) * unit;
       return Math.sqrt(-2 * Math.log(u1)) * Math.cos(6.283185307179586 * u2);
     }
-  }
-}
-
-function dtypeOf(e: KExpr): string {
-  switch (e.k) {
-    case "var":
-    case "sym":
-    case "idx":
-      return "i32";
-    case "random":
-      return "f32";
-    case "lit":
-    case "ref":
-    case "acc":
-    case "load":
-    case "unary":
-    case "binary":
-    case "select":
-    case "cast":
-      return e.dtype;
   }
 }
 

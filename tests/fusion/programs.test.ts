@@ -1,11 +1,9 @@
 /**
- * Fusion against the CPU backend: every function of every test program (and
+ * Fusion against the CPU backend: every function of every test program, fusion program and example (and
  * every model's parameter initializer) runs through its fused kernel plan in
  * the kernel-IR interpreter and through the unfused CPU backend, both in
  * float64, on the same pseudo-random arguments. They must agree to 1e-9.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileKernels } from "../../compiler/codegen/inprocess.js";
 import type { Kernel } from "../../compiler/kernel/kernelIr.js";
@@ -13,33 +11,15 @@ import { CompiledModule } from "../../runtime/module.js";
 import { evalSize, type FunctionPlan } from "../../runtime/plan.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { compileProgram } from "../programs/harness.js";
+import { argumentValues, PROGRAM_FILES, rng } from "./args.js";
 import { runFused } from "./interp.js";
-
-const DIRS = ["tests/programs", "examples"];
-const PROGRAMS = DIRS.flatMap((d) =>
-  readdirSync(d)
-    .filter((f) => f.endsWith(".nn"))
-    .sort()
-    .map((f) => join(d, f)),
-);
 
 type Arr = Float64Array | Int32Array | Uint8Array;
 
-/** A deterministic generator (xorshift), so failures reproduce. */
-function rng(seed: number): () => number {
-  let x = seed | 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
 function argument(dtype: string, n: number, next: () => number): Arr {
-  if (dtype === "f32") return Float64Array.from({ length: n }, () => Math.fround(next() * 2 - 1));
-  if (dtype === "i32") return Int32Array.from({ length: n }, () => Math.floor(next() * 4));
-  return Uint8Array.from({ length: n }, () => (next() < 0.5 ? 1 : 0));
+  const values = argumentValues(dtype, n, next);
+  if (dtype === "f32") return Float64Array.from(values);
+  return dtype === "i32" ? Int32Array.from(values) : Uint8Array.from(values);
 }
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
@@ -54,7 +34,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   }
 }
 
-describe.each(PROGRAMS)("%s", (path) => {
+describe.each(PROGRAM_FILES)("%s", (path) => {
   it("fused kernels agree with the CPU backend on every function", async () => {
     const { planned } = await compileProgram(path);
     const kernels = new Map<string, Kernel>(planned.fusedKernels.map((k) => [k.name, k.kernel]));

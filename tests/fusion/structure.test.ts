@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../compiler/kernel/kernelIr.js";
 import { compileProgram } from "../programs/harness.js";
+import { PROGRAM_FILES } from "./args.js";
 
 const DIR = "tests/fusion/programs";
 const PROGRAMS = readdirSync(DIR)
@@ -57,14 +58,8 @@ describe.each(PROGRAMS)("%s", (file) => {
   });
 });
 
-const ALL = ["tests/programs", "tests/fusion/programs", "examples"].flatMap((d) =>
-  readdirSync(d)
-    .filter((f) => f.endsWith(".nn"))
-    .map((f) => join(d, f)),
-);
-
 describe("every program", () => {
-  it.each(ALL)("%s: launches respect the storage-buffer limit", async (path) => {
+  it.each(PROGRAM_FILES)("%s: launches respect the storage-buffer limit", async (path) => {
     const { planned } = await compileProgram(path);
     for (const u of planned.units)
       for (const f of [...(u.plan.init ? [u.plan.init] : []), ...Object.values(u.plan.functions)])

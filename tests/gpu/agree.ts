@@ -8,7 +8,7 @@
  */
 import { expect } from "vitest";
 
-export const GPU_TOLERANCE = Number(process.env.NNC_GPU_TOL ?? 1e-4);
+export const GPU_TOLERANCE = 1e-4;
 
 export function agree(
   gpu: ArrayLike<number>,

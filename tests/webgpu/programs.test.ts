@@ -6,47 +6,27 @@
  * parameters; outputs and state updates must agree within 1e-4 relative
  * (see `tests/gpu/agree.ts`). Integer and boolean results must agree exactly.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import { expect, it } from "vitest";
+import { it } from "vitest";
 import { compileKernels, loadInProcess } from "../../compiler/codegen/inprocess.js";
 import { CompiledModule } from "../../runtime/module.js";
 import { evalSize, type FunctionPlan } from "../../runtime/plan.js";
 import { Tensor, type TensorData } from "../../runtime/tensor.js";
 import { agree } from "../gpu/agree.js";
 import { describeGpu, gpuAvailable } from "../gpu/device.js";
+import { argumentValues, PROGRAM_FILES, rng } from "../fusion/args.js";
 import { compileProgram } from "../programs/harness.js";
 
-const PROGRAMS = ["tests/programs", "tests/fusion/programs", "examples"].flatMap((d) =>
-  readdirSync(d)
-    .filter((f) => f.endsWith(".nn"))
-    .sort()
-    .map((f) => join(d, f)),
-);
-
-/** A deterministic generator (xorshift), so failures reproduce. */
-function rng(seed: number): () => number {
-  let x = seed | 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
 function argument(dtype: string, n: number, next: () => number): TensorData {
-  if (dtype === "f32") return Float32Array.from({ length: n }, () => next() * 2 - 1);
-  if (dtype === "i32") return Int32Array.from({ length: n }, () => Math.floor(next() * 4));
-  return Uint8Array.from({ length: n }, () => (next() < 0.5 ? 1 : 0));
+  const values = argumentValues(dtype, n, next);
+  if (dtype === "f32") return Float32Array.from(values);
+  return dtype === "i32" ? Int32Array.from(values) : Uint8Array.from(values);
 }
 
 const status = await gpuAvailable();
 
 describeGpu(status, "programs on WebGPU agree with the CPU backend", () => {
-  it.each(PROGRAMS)("%s", async (path) => {
+  it.each(PROGRAM_FILES)("%s", async (path) => {
     const { planned } = await compileProgram(path);
-    if (process.env.NNC_TRACE) console.log("compiled", path);
     const cpuKernels = compileKernels(planned.kernels);
     for (const unit of planned.units) {
       const cpu = await CompiledModule.create(
@@ -84,12 +64,8 @@ describeGpu(status, "programs on WebGPU agree with the CPU backend", () => {
         });
         const before = await cpu.state();
         gpu.setState(before);
-        if (process.env.NNC_TRACE) console.log("state set");
-        if (process.env.NNC_TRACE) console.log(unit.name, fn.name);
         const want = await cpu.call(fn.name, args);
-        if (process.env.NNC_TRACE) console.log("cpu done");
         const got = await gpu.call(fn.name, args);
-        if (process.env.NNC_TRACE) console.log("gpu done");
         want.forEach((w, k) =>
           agree(got[k]!.data, w.data, `${unit.name}.${fn.name} out${k}`, w.dtype !== "f32"),
         );
