@@ -42,7 +42,6 @@ import type {
   KExpr,
   Kernel,
   KernelLimits,
-  KVar,
   MatmulKernel,
   Stmt,
   Store,
@@ -188,9 +187,6 @@ function group(
       kroots.set(n.id, targets);
       if (viaMatmul) feedsMatmul.add(n.id);
       if (identical) ident.add(n.id);
-      if (rootSet.has(peel(n).id)) {
-        // the peeled node is the root; nothing to decide here
-      }
       continue;
     }
     if (forced.has(n.id)) {
@@ -861,5 +857,3 @@ function buildKernel(
   const stores: Store[] = [{ slot: reads.length, value: storeValue }];
   return { kernel: { ...kernel, bindings, stores }, reads, grid, writes: [output] };
 }
-
-export type { KVar };

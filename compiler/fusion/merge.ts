@@ -107,10 +107,9 @@ function join(a: Built, b: Built): Built {
     });
   const nReads = reads.length;
   // a's write slots move past the reads added for b
-  const rewriteA = (e: KExpr): KExpr => e;
   const storesA: Store[] = ka.stores.map((s, j) => ({
     slot: nReads + j,
-    value: rewriteA(s.value),
+    value: s.value,
   }));
   const storesB: Store[] = kb.stores.map((s, j) => ({
     slot: nReads + a.writes.length + j,
