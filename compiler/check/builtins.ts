@@ -26,7 +26,14 @@ import {
 import type { Ctx } from "./env.js";
 import { DERIVATIVE_BUILTINS } from "./derivatives.js";
 import { broadcastShapes, reshapeShape } from "./shapes.js";
-import { describeValue, formatType, type Prim, type TExpr, type Value } from "./types.js";
+import {
+  describeValue,
+  formatFloat,
+  formatType,
+  type Prim,
+  type TExpr,
+  type Value,
+} from "./types.js";
 
 export type { Builtin, CallArgs, Services } from "./args.js";
 
@@ -985,6 +992,96 @@ def("float", "float(x)", "compile-time conversion of a number to a float", (args
     v.kind === "tensor" ? [{ message: "for tensors use `f32(x)`" }] : [],
   );
 });
+
+/** A compile-time value as text, for `str`; null for values that have no text (tensors, functions). */
+function valueText(v: Value): string | null {
+  switch (v.kind) {
+    case "int":
+      return Dims.format(v.dim);
+    case "float":
+      return formatFloat(v.value);
+    case "bool":
+      return String(v.value);
+    case "string":
+      return v.value;
+    case "range":
+      return `${v.start}..${v.end}`;
+    case "list": {
+      const items = v.items.map(valueText);
+      return items.every((t) => t !== null) ? `[${items.join(", ")}]` : null;
+    }
+    default:
+      return null;
+  }
+}
+
+def(
+  "str",
+  "str(x)",
+  'compile-time text of a number, size, bool, string or list (`str([B, 3])` is `"[B, 3]"`), for `assert` messages',
+  (args, span, ctx, s) => {
+    const a = bind("str", ["x"], args, span, ctx, s);
+    if (!a) return ERROR;
+    const v = a.x!.value;
+    const text = valueText(v);
+    if (text !== null) return { kind: "string", value: text };
+    return s.error(
+      v.kind === "tensor" ? "E0403" : "E0301",
+      `\`str\` needs a compile-time value, found ${describeValue(v)}`,
+      a.x!.span,
+      ctx,
+      v.kind === "tensor" ? [{ message: "for a tensor's shape use `str(x.shape)`" }] : [],
+    );
+  },
+);
+
+def(
+  "assert",
+  "assert(cond, message, value = true)",
+  "compile-time check: `value` when the bool `cond` holds; otherwise error E0408 with `message`, reported where the enclosing function or model was called from",
+  (args, span, ctx, s) => {
+    const a = bind("assert", ["cond", "message", "value?"], args, span, ctx, s);
+    if (!a) return ERROR;
+    const cond = a.cond!.value;
+    const message = a.message!.value;
+    if (message.kind !== "string")
+      return s.error(
+        "E0301",
+        `the message of \`assert\` must be a string, found ${describeValue(message)}`,
+        a.message!.span,
+        ctx,
+      );
+    if (cond.kind !== "bool")
+      return s.error(
+        cond.kind === "tensor" ? "E0403" : "E0301",
+        `the condition of \`assert\` must be a bool known at compile time, found ${describeValue(cond)}`,
+        a.cond!.span,
+        ctx,
+        cond.kind === "tensor"
+          ? [
+              {
+                message:
+                  "`assert` checks hyperparameters and shapes while compiling, not tensor values",
+              },
+            ]
+          : [],
+      );
+    if (cond.value) return a.value?.value ?? { kind: "bool", value: true };
+    // A failed assertion is a broken precondition: report it at the call (or instantiation)
+    // that led here, the innermost one outside the assertion's file (a library's user), and
+    // point at the assertion in a note.
+    const trail = ctx.trail;
+    let at = trail.findIndex((n) => n.span !== undefined && n.span.file !== span.file);
+    if (at < 0) at = trail.length > 0 && trail[0]!.span ? 0 : -1;
+    return s.error(
+      "E0408",
+      message.value,
+      at >= 0 ? trail[at]!.span! : span,
+      { ...ctx, trail: trail.filter((_, i) => i !== at) },
+      at >= 0 ? [{ message: "asserted here", span }] : [],
+    );
+  },
+);
 
 // derivatives (compiler/check/derivatives.ts)
 for (const b of DERIVATIVE_BUILTINS) {

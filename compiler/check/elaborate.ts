@@ -1828,8 +1828,19 @@ export class Elaborator implements Services {
         ...notes,
       ]);
     switch (t.kind) {
-      case "fnType":
-        return v.kind === "fn" || v.kind === "builtin" ? v : mismatch("a function");
+      case "fnType": {
+        if (v.kind === "fn" || v.kind === "builtin") return v;
+        // an instance whose model declares `forward` is called like a function, so it is one
+        const fwd =
+          v.kind === "model"
+            ? v.inst.decl.items.find(
+                (i): i is FnDecl => i.kind === "fn" && i.name.name === "forward",
+              )
+            : undefined;
+        return v.kind === "model" && fwd
+          ? { kind: "fn", decl: fwd, module: v.inst.module, self: v.inst }
+          : mismatch("a function");
+      }
       case "listType": {
         if (v.kind !== "list") return mismatch(`a list`);
         const items = v.items.map((x) => this.matchType(t.element, x, bindings, ctx, site));
