@@ -642,7 +642,8 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
       case "train": {
         checkTrain(item.target, mod, bag);
         expr(item.optimizer, moduleScope);
-        // options see the model's members (`predict = u`), the step `t` (in `lr`) and the data sources
+        // options see the model's members (`predict = u`), the step `t` (in `lr`), the data sources
+        // and `all` (`batch = all`)
         const trainScope = new Scope(moduleScope);
         const target = mod.scope.get(item.target[0]?.name ?? "");
         if (target?.kind === "model") {
@@ -659,7 +660,7 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
               what: "hyperparameter",
             });
         }
-        for (const n of [...DATA_SOURCES, "t"])
+        for (const n of [...DATA_SOURCES, "t", "all"])
           if (!trainScope.lookup(n))
             trainScope.names.set(n, { mutable: false, span: item.span, what: "data source" });
         for (const o of item.options) expr(o.value, trainScope);

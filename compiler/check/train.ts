@@ -25,6 +25,7 @@ import {
   type CheckedModel,
   type CheckedTrain,
   type ParamInfo,
+  type TrainCall,
   type TExpr,
   type TInput,
   type TParam,
@@ -43,6 +44,10 @@ const OPTIONS = [
   "exact",
   "test",
   "accuracy",
+  "evaluate",
+  "eval_every",
+  "eval_batch",
+  "show",
 ] as const;
 
 /** Data sources usable as train options (`x = uniform(64, [-1.0], [1.0])`). */
@@ -51,12 +56,19 @@ export const DATA_SOURCES = [
   "lhs",
   "boundary",
   "grid",
+  "randint",
+  "random_seed",
   "spiral_points",
   "spiral_labels",
+  "mnist_images",
+  "mnist_labels",
   "csv",
   "json",
   "npy",
 ] as const;
+
+/** Rows per evaluation call when `eval_batch` is not given. */
+const EVAL_BATCH = 1000;
 
 /** The name of the step counter in the module's state. */
 const STEP_COUNTER = "train.step";
@@ -104,6 +116,17 @@ export class TrainChecker {
       options.set(o.name.name, o);
     }
     const inputNames = loss.inputs.map((i) => i.name);
+    const clash = loss.inputs.find((i) => (OPTIONS as readonly string[]).includes(i.name));
+    if (clash) {
+      el.error(
+        "E0512",
+        `input \`${clash.name}\` of \`${model.name}.${lossName}\` has the name of the train option \`${clash.name}\`, so \`${clash.name} = ...\` could not give its data; rename the input`,
+        options.get(clash.name)?.name.span ?? clash.span,
+        ctx,
+        [{ message: `the input is declared here`, span: clash.span }],
+      );
+      return null;
+    }
     for (const [name, o] of options) {
       if ((OPTIONS as readonly string[]).includes(name) || inputNames.includes(name)) continue;
       const hint = suggest(name, [...OPTIONS, ...inputNames]);
@@ -277,11 +300,39 @@ export class TrainChecker {
       }
       return n;
     };
+    // `batch = all` (and `eval_batch = all`): no minibatches, every row at every step
+    const rows = (name: string, dflt: number | null): number | null | undefined => {
+      const o = options.get(name);
+      if (!o) return dflt;
+      if (isAll(o.value, ctx)) return null;
+      const n = el.constInt(el.evalExpr(o.value, ctx), o.value.span, ctx, `\`${name}\``);
+      if (n === null) return undefined;
+      if (n < 1) {
+        el.error(
+          "E0512",
+          `\`${name}\` must be a positive number of rows, found ${n}`,
+          o.value.span,
+          ctx,
+          [{ message: `to use every row in one piece, write \`${name} = all\`` }],
+        );
+        return undefined;
+      }
+      return n;
+    };
     const steps = int("steps", 1000, 1);
     const seed = int("seed", 0, -2147483648);
-    const batch = int("batch", null, 1);
+    const batch = rows("batch", null);
     const logEvery = int("log_every", null, 1);
-    if (steps === undefined || seed === undefined || batch === undefined || logEvery === undefined)
+    const evalEvery = int("eval_every", null, 1);
+    const evalBatch = rows("eval_batch", EVAL_BATCH);
+    if (
+      steps === undefined ||
+      seed === undefined ||
+      batch === undefined ||
+      logEvery === undefined ||
+      evalEvery === undefined ||
+      evalBatch === undefined
+    )
       return null;
     let keepBest = true;
     const kb = options.get("keep_best");
@@ -353,6 +404,24 @@ export class TrainChecker {
       }
       accuracy = { fn: f.name, labels: labels[0]!.name };
     }
+    const eo = options.get("evaluate");
+    const evaluate = eo ? this.calls(eo, model, ctx) : [];
+    if (evaluate === null) return null;
+    for (const name of ["eval_every", "eval_batch"]) {
+      const o = options.get(name);
+      if (o && !eo) {
+        el.error(
+          "E0512",
+          `\`${name}\` needs \`evaluate\`: the model functions to evaluate, like \`evaluate = test_accuracy(x = mnist_images("test"), y = mnist_labels("test"))\``,
+          o.name.span,
+          ctx,
+        );
+        return null;
+      }
+    }
+    const so = options.get("show");
+    const show = so ? this.calls(so, model, ctx) : [];
+    if (show === null) return null;
 
     const train: CheckedTrain = {
       loss: lossName,
@@ -367,6 +436,10 @@ export class TrainChecker {
       exact: hasExact,
       test,
       accuracy,
+      evaluate,
+      evalEvery,
+      evalBatch,
+      show,
     };
     return { ...model, params, functions, train };
   }
@@ -575,15 +648,155 @@ export class TrainChecker {
     };
   }
 
-  /** A data source for one input: a sampler, a file, spirals, or a tensor literal. */
-  private dataSpec(e: Expr, input: TInput, ctx: Ctx): DataSpec | null {
+  /**
+   * `evaluate = f(x = source, ...)` or `show = [f(...), g(...)]`: model
+   * functions with a data source for each input (by name or position).
+   * `evaluate` needs functions returning an f32 scalar.
+   */
+  private calls(o: NamedArg, model: CheckedModel, ctx: Ctx): TrainCall[] | null {
+    const el = this.el;
+    const option = o.name.name;
+    const example =
+      option === "evaluate"
+        ? 'evaluate = test_accuracy(x = mnist_images("test"), y = mnist_labels("test"))'
+        : 'show = saliency(x = mnist_images("test", 8))';
+    const items = o.value.kind === "list" ? o.value.elements : [o.value];
+    if (items.length === 0) {
+      el.error("E0512", `\`${option}\` names no function`, o.value.span, ctx, [
+        { message: `for example \`${example}\`` },
+      ]);
+      return null;
+    }
+    const out: TrainCall[] = [];
+    const seen = new Map<string, Span>();
+    for (const item of items) {
+      const callee = item.kind === "call" ? item.callee : item;
+      const args = item.kind === "call" ? item.args : [];
+      const name = callee.kind === "name" ? callee.name : null;
+      const f = name !== null ? model.functions.find((g) => g.name === name) : undefined;
+      if (!f) {
+        const hint =
+          name !== null
+            ? suggest(
+                name,
+                model.functions.map((g) => g.name),
+              )
+            : undefined;
+        el.error(
+          "E0512",
+          name === null
+            ? `\`${option}\` must call a function of model \`${model.name}\` with a data source for each input`
+            : `\`${option}\` must name a function of model \`${model.name}\` with tensor-typed parameters, and \`${name}\` is not one`,
+          callee.span,
+          ctx,
+          [
+            ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
+            { message: `for example \`${example}\`` },
+          ],
+        );
+        return null;
+      }
+      const first = seen.get(f.name);
+      if (first) {
+        el.error(
+          "E0512",
+          `\`${option}\` names \`${f.name}\` twice; its results are reported by name, so give the second use a function of its own`,
+          callee.span,
+          ctx,
+          [{ message: "first named here", span: first }],
+        );
+        return null;
+      }
+      seen.set(f.name, callee.span);
+      const out0 = f.outputs[0]!.type;
+      if (option === "evaluate" && (out0.dtype !== "f32" || out0.shape.length !== 0)) {
+        el.error(
+          "E0512",
+          `\`evaluate\` needs a function returning an f32 scalar (a mean over its inputs' rows, like an accuracy), but \`${f.name}\` returns ${formatType(out0)}`,
+          callee.span,
+          ctx,
+        );
+        return null;
+      }
+      const given = new Map<string, Expr>();
+      for (const [k, a] of args.entries()) {
+        let input: TInput | undefined;
+        if (a.name) {
+          input = f.inputs.find((i) => i.name === a.name!.name);
+          if (!input) {
+            const hint = suggest(
+              a.name.name,
+              f.inputs.map((i) => i.name),
+            );
+            el.error(
+              "E0512",
+              `\`${f.name}\` has no input named \`${a.name.name}\``,
+              a.name.span,
+              ctx,
+              [
+                ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
+                {
+                  message: `its inputs: ${f.inputs.map((i) => `${i.name}: ${formatType(i.type)}`).join(", ") || "none"}`,
+                },
+              ],
+            );
+            return null;
+          }
+        } else {
+          input = f.inputs[k];
+          if (!input || args.slice(0, k).some((b) => b.name)) {
+            el.error(
+              "E0512",
+              input
+                ? "positional data sources must come before named ones"
+                : `\`${f.name}\` takes ${f.inputs.length} input${f.inputs.length === 1 ? "" : "s"}, but ${args.length} data sources were given`,
+              a.span,
+              ctx,
+            );
+            return null;
+          }
+        }
+        if (given.has(input.name)) {
+          el.error("E0512", `input \`${input.name}\` is given twice`, a.span, ctx);
+          return null;
+        }
+        given.set(input.name, a.value);
+      }
+      const data: Record<string, DataSpec> = {};
+      for (const input of f.inputs) {
+        const e = given.get(input.name);
+        if (!e) {
+          el.error(
+            "E0513",
+            `\`${option} = ${f.name}(...)\` has no data for input \`${input.name}\` (${formatType(input.type)})`,
+            item.span,
+            ctx,
+            [
+              {
+                message: `add \`${input.name} = ...\`: a data source such as mnist_images("test"), npy("file.npy") or a tensor literal`,
+              },
+            ],
+          );
+          return null;
+        }
+        const spec = this.dataSpec(e, input, ctx, f.name);
+        if (!spec) return null;
+        data[input.name] = spec;
+      }
+      out.push({ fn: f.name, data });
+    }
+    return out;
+  }
+
+  /** A data source for one input (of the loss, or of function `owner`): a sampler, a file, spirals, mnist, or a tensor literal. */
+  private dataSpec(e: Expr, input: TInput, ctx: Ctx, owner?: string): DataSpec | null {
     const el = this.el;
     const shape = input.type.shape;
     const width = shape.length === 2 && Dims.isConst(shape[1]!) ? (shape[1] as number) : null;
     const fail = (message: string, span: Span = e.span): null => {
       el.error(
         "E0511",
-        `data for \`${input.name}\` (${formatType(input.type)}): ${message}`,
+        `data for \`${input.name}\`${owner !== undefined ? ` of \`${owner}\`` : ""} (${formatType(input.type)}): ${message}`,
         span,
         ctx,
       );
@@ -596,7 +809,15 @@ export class TrainChecker {
       !ctx.module.scope.has(e.callee.name)
     ) {
       const source = e.callee.name as (typeof DATA_SOURCES)[number];
-      const args = el.evalArgs(e.args, ctx);
+      // `mnist_images("train", n = all)` spells out the default: every row
+      const given =
+        source === "mnist_images" || source === "mnist_labels"
+          ? e.args.filter((a, k) => {
+              const isN = a.name ? a.name.name === "n" : k === 1;
+              return !(isN && isAll(a.value, ctx));
+            })
+          : e.args;
+      const args = el.evalArgs(given, ctx);
       const spec = DATA_PARAMS[source];
       const params = spec.map(([n, dflt]) => ({
         name: { name: n, span: e.span },
@@ -683,6 +904,67 @@ export class TrainChecker {
           if (resample === null) return null;
           return { kind: source, n, low, high, resample };
         }
+        case "randint": {
+          const n = count(num("n"));
+          const low = num("low");
+          const high = num("high");
+          if (n === null || low === null || high === null) return null;
+          const i32 = (v: number): boolean =>
+            Number.isInteger(v) && v >= -2147483648 && v <= 2147483648;
+          if (!i32(low) || !i32(high) || !(low < high))
+            return fail(
+              `\`low\` and \`high\` must be integers with low < high (values in [low, high)), found ${low} and ${high}`,
+            );
+          const rest = shape.slice(1);
+          if (input.type.dtype !== "i32" || shape.length === 0)
+            return fail(`randint makes i32[n, ...]: an i32 input with a first dimension of rows`);
+          if (!rest.every((d) => Dims.isConst(d)))
+            return fail(
+              `randint needs the input's dimensions after the first to be known at compile time, to make rows of that shape`,
+            );
+          if (Dims.isConst(shape[0]!) && shape[0] !== n)
+            return fail(`randint(${n}, ...) makes ${n} rows`);
+          const resample = flag("resample");
+          if (resample === null) return null;
+          return { kind: "randint", n, low, high, row: rest as number[], resample };
+        }
+        case "random_seed":
+          if (input.type.dtype !== "i32" || shape.length !== 0)
+            return fail("random_seed() makes a scalar i32 (declare the input as `key: i32`)");
+          return { kind: "seed" };
+        case "mnist_images":
+        case "mnist_labels": {
+          const split = str("split");
+          if (split === null) return null;
+          if (split !== "train" && split !== "test")
+            return fail(
+              `the split must be "train" or "test", found ${JSON.stringify(split)}`,
+              get("split").span,
+            );
+          const n = get("n").v === null ? undefined : count(num("n"));
+          if (n === null) return null;
+          const images = source === "mnist_images";
+          const want = images ? MNIST_IMAGE_SHAPES[shape.length] : shape.length === 1 ? [] : null;
+          const fits =
+            input.type.dtype === (images ? "f32" : "i32") &&
+            want !== undefined &&
+            want !== null &&
+            want.every((w, k) => !Dims.isConst(shape[k + 1]!) || shape[k + 1] === w);
+          if (!fits)
+            return fail(
+              images
+                ? "mnist_images makes f32[n, 1, 28, 28], f32[n, 28, 28] or f32[n, 784]"
+                : "mnist_labels makes i32[n]",
+            );
+          if (n !== undefined && Dims.isConst(shape[0]!) && shape[0] !== n)
+            return fail(`${source}(..., ${n}) makes ${n} rows`);
+          return {
+            kind: "mnist",
+            split,
+            field: images ? "images" : "labels",
+            ...(n !== undefined ? { n } : {}),
+          };
+        }
         case "spiral_points":
         case "spiral_labels": {
           const n = count(num("n"));
@@ -754,12 +1036,33 @@ const DATA_PARAMS: Record<(typeof DATA_SOURCES)[number], readonly (readonly [str
   lhs: [["n"], ["low"], ["high"], ["resample", true]],
   boundary: [["n"], ["low"], ["high"], ["resample", true]],
   grid: [["n"], ["low"], ["high"]],
+  randint: [["n"], ["low"], ["high"], ["resample", true]],
+  random_seed: [],
+  mnist_images: [["split"], ["n", true]],
+  mnist_labels: [["split"], ["n", true]],
   spiral_points: [["n"], ["classes"], ["noise", true], ["seed", true]],
   spiral_labels: [["n"], ["classes"], ["noise", true], ["seed", true]],
   csv: [["path"], ["columns", true]],
   json: [["path"], ["field", true]],
   npy: [["path"]],
 };
+
+/** The dimensions after the first of MNIST images for an input of each rank. */
+const MNIST_IMAGE_SHAPES: Readonly<Record<number, readonly number[]>> = {
+  2: [784],
+  3: [28, 28],
+  4: [1, 28, 28],
+};
+
+/** Whether an option's value is the word `all` (and `all` names nothing else here). */
+function isAll(e: Expr, ctx: Ctx): boolean {
+  return (
+    e.kind === "name" &&
+    e.name === "all" &&
+    ctx.env.lookup("all") === undefined &&
+    !ctx.module.scope.has("all")
+  );
+}
 
 function valueText(v: Value): string {
   switch (v.kind) {

@@ -349,6 +349,20 @@ export interface CheckedTrain {
   readonly test: DataSpec | null;
   /** A classifier function whose argmax is compared with the loss's integer labels. */
   readonly accuracy: { readonly fn: string; readonly labels: string } | null;
+  /** Held-out evaluations (`evaluate = f(x = ...)`): model functions returning an f32 scalar. */
+  readonly evaluate: readonly TrainCall[];
+  /** Evaluate every this many steps during training (null: only at the end). */
+  readonly evalEvery: number | null;
+  /** Rows of row-paired data per evaluation call (null: all rows in one call). */
+  readonly evalBatch: number | null;
+  /** Model functions whose outputs `nnc train` shows after training (`show = f(x = ...)`). */
+  readonly show: readonly TrainCall[];
+}
+
+/** A model function named by a `train` option, with a data source for each of its inputs. */
+export interface TrainCall {
+  readonly fn: string;
+  readonly data: Readonly<Record<string, DataSpec>>;
 }
 
 /** A model instantiated with its default hyperparameters. */

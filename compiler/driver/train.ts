@@ -3,19 +3,19 @@
  * of its `train` declaration on a backend with the declared data, and writes a
  * checkpoint (safetensors), the loss curve (SVG) and, for a model with a known
  * solution, the relative L2 error and a plot of prediction against solution.
+ * It evaluates the declaration's `evaluate` functions (held-out metrics) every
+ * `eval_every` steps and at the end, and shows the outputs of its `show`
+ * functions after training: images as a row of heatmaps, anything else
+ * printed and stored in `summary.json`.
  */
 import { mkdirSync, writeFileSync, renameSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { BackendName } from "../../runtime/backends/index.js";
-import type { CompiledModule } from "../../runtime/module.js";
 import type { Precision } from "../../runtime/backends/cpu.js";
 import { Tensor } from "../../runtime/tensor.js";
-import {
-  Dataset,
-  samplePoints,
-  type DataSpec,
-  type SamplerSpec,
-} from "../../runtime/train/data.js";
+import { DataError, Dataset, samplePoints, type DataSpec } from "../../runtime/train/data.js";
+import { evaluateAccuracy, evaluateMean } from "../../runtime/train/evaluate.js";
+import { formatNumber } from "../../runtime/train/format.js";
 import { runTraining, type TrainingResult } from "../../runtime/train/loop.js";
 import {
   createDataset,
@@ -23,10 +23,15 @@ import {
   saveCheckpoint,
   applyCheckpoint,
 } from "../../runtime/train/node.js";
-import { heatmapSvg, lineComparisonSvg, lossCurveSvg } from "../../runtime/train/plot.js";
+import {
+  heatmapSvg,
+  imageRowSvg,
+  lineComparisonSvg,
+  lossCurveSvg,
+} from "../../runtime/train/plot.js";
 import { Progress } from "../../runtime/train/progress.js";
 import { Rng } from "../../runtime/train/random.js";
-import type { CheckedTrain } from "../check/types.js";
+import type { CheckedTrain, TrainCall } from "../check/types.js";
 import { loadInProcess } from "../codegen/inprocess.js";
 import type { PlannedUnit } from "../codegen/program.js";
 import { nncVersion } from "../paths.js";
@@ -60,8 +65,33 @@ export interface TrainReport {
   readonly result: TrainingResult;
   readonly relL2: number | null;
   readonly accuracy: number | null;
+  /** The value of each `evaluate` function after training (on the restored parameters), by name. */
+  readonly evaluations: Readonly<Record<string, number>>;
+  /** The evaluations every `eval_every` steps during training. */
+  readonly evaluationHistory: readonly {
+    readonly step: number;
+    readonly values: Readonly<Record<string, number>>;
+  }[];
+  /** The output of each `show` function after training, by name. */
+  readonly shown: Readonly<Record<string, ShownOutput>>;
   readonly files: readonly string[];
 }
+
+/** A `show` function's output, as recorded in the report and `summary.json`. */
+export interface ShownOutput {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** The SVG of images (`f32[K, H, W]` or `f32[K, 1, H, W]`), else null. */
+  readonly file: string | null;
+  /** Other outputs: the values of the first (at most {@link SHOWN_ROWS}) rows as nested arrays, or the scalar. */
+  readonly values?: unknown;
+}
+
+/** Rows of a shown output kept in the report and `summary.json`. */
+export const SHOWN_ROWS = 100;
+/** Rows and values per row of a shown output printed after training. */
+const PRINTED_ROWS = 8;
+const PRINTED_COLUMNS = 12;
 
 /** Thrown for a problem the user can fix (no train declaration, a bad option); printed without a stack. */
 export class TrainCommandError extends Error {}
@@ -100,11 +130,16 @@ function testPoints(spec: DataSpec, seed: number): Tensor {
       spec.shape,
       spec.dtype === "f32" ? Float32Array.from(spec.data) : Int32Array.from(spec.data),
     );
-  if (spec.kind === "spirals" || spec.kind === "file")
+  if (
+    spec.kind !== "grid" &&
+    spec.kind !== "uniform" &&
+    spec.kind !== "lhs" &&
+    spec.kind !== "boundary"
+  )
     throw new TrainCommandError(
-      "`test` must be a sampler (grid, uniform, lhs) or a tensor literal",
+      "`test` must be a sampler (grid, uniform, lhs, boundary) or a tensor literal",
     );
-  return samplePoints(spec as SamplerSpec, new Rng(seed, "test"));
+  return samplePoints(spec, new Rng(seed, "test"));
 }
 
 function relativeL2(pred: ArrayLike<number>, exact: ArrayLike<number>): number {
@@ -178,31 +213,89 @@ function solutionPlots(
   return files;
 }
 
-async function accuracyOf(
-  module: CompiledModule,
-  u: PlannedUnit & { train: CheckedTrain },
+/**
+ * The dataset of a function named by a train option (`evaluate`, `show`):
+ * every row at once; data errors name the option and the function.
+ */
+async function callData(
+  option: string,
+  call: TrainCall,
+  u: PlannedUnit,
   seed: number,
   baseDir: string,
-): Promise<number> {
-  const acc = u.train.accuracy!;
-  const step = u.plan.functions["step"]!;
-  const full = await createDataset(u.train.data, step.inputs, { baseDir, seed });
-  const sample = full.sample(0, seed);
-  const fn = u.plan.functions[acc.fn]!;
-  const [logits] = await module.call(
-    acc.fn,
-    fn.inputs.map((i) => sample[i.name]!),
-  );
-  const labels = sample[acc.labels]!;
-  const [rows, classes] = logits!.shape as [number, number];
-  let right = 0;
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++)
-      if (logits!.data[r * classes + c]! > logits!.data[r * classes + best]!) best = c;
-    if (best === labels.data[r]) right++;
+): Promise<Dataset> {
+  try {
+    return await createDataset(call.data, u.plan.functions[call.fn]!.inputs, {
+      baseDir,
+      seed,
+      // drawn data of its own: a held-out evaluation never sees the training draws
+      stream: `${option}.${call.fn}`,
+    });
+  } catch (e) {
+    if (e instanceof DataError) throw new DataError(`${option} = ${call.fn}(...): ${e.message}`);
+    throw e;
   }
-  return right / rows;
+}
+
+/** A value of a printed output: an integer, or 3 significant digits. */
+function cell(v: number, dtype: string): string {
+  return dtype === "f32" ? formatNumber(v) : dtype === "bool" ? String(v !== 0) : String(v);
+}
+
+/** Up to `max` values of a row, `…` for the rest. */
+function rowText(values: ArrayLike<number>, dtype: string, max: number): string {
+  const shown = Array.from({ length: Math.min(values.length, max) }, (_, k) =>
+    cell(values[k]!, dtype),
+  );
+  return `[${shown.join(", ")}${values.length > max ? ", …" : ""}]`;
+}
+
+/** The first rows of a tensor, one line each (`…` for long rows, a count of the rows left out). */
+function previewLines(t: Tensor): string[] {
+  if (t.shape.length === 0) return [cell(t.data[0]!, t.dtype)];
+  if (t.shape.length === 1) return [rowText(t.data, t.dtype, PRINTED_COLUMNS)];
+  const rows = t.shape[0]!;
+  const size = t.size / Math.max(1, rows);
+  const lines: string[] = [];
+  for (let r = 0; r < Math.min(rows, PRINTED_ROWS); r++)
+    lines.push(rowText(t.data.subarray(r * size, (r + 1) * size), t.dtype, PRINTED_COLUMNS));
+  if (rows > PRINTED_ROWS)
+    lines.push(`… ${rows - PRINTED_ROWS} more row${rows - PRINTED_ROWS === 1 ? "" : "s"}`);
+  return lines;
+}
+
+/** The first {@link SHOWN_ROWS} rows as nested arrays (f32 values rounded to 7 digits), or the scalar. */
+function storedValues(t: Tensor): unknown {
+  const round = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(round)
+      : typeof v === "number" && t.dtype === "f32"
+        ? Number(v.toPrecision(7))
+        : v;
+  if (t.shape.length === 0) return round(t.dtype === "bool" ? t.data[0] !== 0 : t.data[0]);
+  const rows = Math.min(t.shape[0]!, SHOWN_ROWS);
+  const size = t.size / Math.max(1, t.shape[0]!);
+  const head = new Tensor(t.dtype, [rows, ...t.shape.slice(1)], t.data.subarray(0, rows * size));
+  return round(head.toArray());
+}
+
+/** Whether an output is a stack of images: `f32[K, H, W]` or `f32[K, 1, H, W]`. */
+function imageStack(t: Tensor): { count: number; height: number; width: number } | null {
+  if (t.dtype !== "f32" || t.size === 0) return null;
+  if (t.shape.length === 3) {
+    const [count, height, width] = t.shape as [number, number, number];
+    return { count, height, width };
+  }
+  if (t.shape.length === 4 && t.shape[1] === 1) {
+    const [count, , height, width] = t.shape as [number, number, number, number];
+    return { count, height, width };
+  }
+  return null;
+}
+
+/** A value in a summary line: up to 5 significant digits. */
+function metricText(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(5))) : String(v);
 }
 
 /** Runs `nnc train` on one file; returns the exit status (diagnostics are written with `write`). */
@@ -281,6 +374,21 @@ export async function trainCommand(
       seed,
       ...(cfg.batch !== null ? { batch: cfg.batch } : {}),
     });
+    // every data source is read before the first step, so a bad one fails fast
+    const evalBatch = cfg.evalBatch ?? undefined;
+    const evals: { fn: string; data: Dataset }[] = [];
+    for (const call of cfg.evaluate)
+      evals.push({ fn: call.fn, data: await callData("evaluate", call, unit, seed, baseDir) });
+    const shows: { fn: string; data: Dataset }[] = [];
+    for (const call of cfg.show)
+      shows.push({ fn: call.fn, data: await callData("show", call, unit, seed, baseDir) });
+    const evaluateAll = async (): Promise<Record<string, number>> => {
+      const values: Record<string, number> = {};
+      for (const e of evals)
+        values[e.fn] = await evaluateMean(module, e.fn, e.data, evalBatch, seed);
+      return values;
+    };
+    const during: Record<string, number>[] = [];
     const progress = new Progress({
       total: steps,
       write: options.write,
@@ -301,10 +409,26 @@ export async function trainCommand(
         options.logEvery ??
         cfg.logEvery ??
         (module.backend === "cpu" ? 1 : Math.max(1, Math.round((steps - startStep) / 200))),
-      onProgress: (info) => progress.update(info.step, info.loss),
+      onProgress: (info) => progress.update(info.step, info.loss, during[during.length - 1]),
+      ...(cfg.evalEvery !== null && evals.length > 0
+        ? {
+            evaluate: {
+              every: cfg.evalEvery,
+              fn: async () => {
+                const values = await evaluateAll();
+                during.push(values);
+                return values[evals[0]!.fn]!;
+              },
+            },
+          }
+        : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     progress.finish();
+    const evaluationHistory = trained.evaluations.map((e, k) => ({
+      step: e.step,
+      values: during[k]!,
+    }));
 
     let relL2: number | null = null;
     const files: string[] = [];
@@ -315,7 +439,49 @@ export async function trainCommand(
       relL2 = relativeL2(pred!.data, ex!.data);
       files.push(...solutionPlots(pts, pred!, ex!, cfg.test, outDir));
     }
-    const accuracy = cfg.accuracy ? await accuracyOf(module, unit, seed, baseDir) : null;
+    let accuracy: number | null = null;
+    if (cfg.accuracy) {
+      const all = await createDataset(specs, step.inputs, { baseDir, seed });
+      const inputs = unit.plan.functions[cfg.accuracy.fn]!.inputs.map((i) => i.name);
+      accuracy = await evaluateAccuracy(
+        module,
+        cfg.accuracy.fn,
+        inputs,
+        cfg.accuracy.labels,
+        all,
+        evalBatch,
+        seed,
+      );
+    }
+    const evaluations = await evaluateAll();
+    const shown: Record<string, ShownOutput> = {};
+    const shownLines: string[] = [];
+    for (const sh of shows) {
+      const [out] = await module.call(sh.fn, sh.data.args(0, seed));
+      if (!out) throw new TrainCommandError(`show = ${sh.fn}(...): the function returned nothing`);
+      const type = `${out.dtype}[${out.shape.join(", ")}]`;
+      const images = imageStack(out);
+      if (images) {
+        const path = join(outDir, `${sh.fn}.svg`);
+        writeFile(
+          path,
+          imageRowSvg({ ...images, values: out.data, title: `${unit.name}.${sh.fn}` }),
+        );
+        files.push(path);
+        shown[sh.fn] = { dtype: out.dtype, shape: [...out.shape], file: path };
+        shownLines.push(
+          `${sh.fn}: ${type}, ${images.count} image${images.count === 1 ? "" : "s"} in ${path}`,
+        );
+      } else {
+        shown[sh.fn] = {
+          dtype: out.dtype,
+          shape: [...out.shape],
+          file: null,
+          values: storedValues(out),
+        };
+        shownLines.push(`${sh.fn}: ${type}`, ...previewLines(out).map((l) => `  ${l}`));
+      }
+    }
 
     const state = await module.state();
     const ckpt = join(outDir, "checkpoint.safetensors");
@@ -350,6 +516,9 @@ export async function trainCommand(
       restoredStep: trained.restoredStep,
       relativeL2: relL2,
       accuracy,
+      evaluations,
+      evaluationHistory,
+      show: shown,
     };
     const summaryPath = join(outDir, "summary.json");
     writeFile(summaryPath, JSON.stringify(summary, null, 2) + "\n");
@@ -364,10 +533,22 @@ export async function trainCommand(
           ]
         : []),
       ...(accuracy !== null ? [`training accuracy: ${(accuracy * 100).toFixed(2)}%`] : []),
+      ...Object.entries(evaluations).map(([name, v]) => `${name}: ${metricText(v)}`),
+      ...shownLines,
       ...files.map((f) => `wrote ${f}`),
     ];
     options.write(lines.join("\n") + "\n");
-    return { model: unit.name, config: cfg, result: trained, relL2, accuracy, files };
+    return {
+      model: unit.name,
+      config: cfg,
+      result: trained,
+      relL2,
+      accuracy,
+      evaluations,
+      evaluationHistory,
+      shown,
+      files,
+    };
   } finally {
     module.dispose();
   }

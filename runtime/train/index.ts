@@ -17,15 +17,36 @@ export {
   parseNpy,
   sampleBoundary,
   sampleLhs,
+  sampleIntegers,
   samplePoints,
+  sampleSeed,
   sampleUniform,
+  sliceRows,
   type DataSpec,
   type DatasetOptions,
   type FileSpec,
+  type MnistSpec,
   type ParseOptions,
+  type RandintSpec,
   type SamplerSpec,
+  type SeedSpec,
   type SpiralsSpec,
 } from "./data.js";
+export {
+  evaluateAccuracy,
+  evaluateMean,
+  EvaluationError,
+  type CallableModule,
+} from "./evaluate.js";
+export {
+  MNIST_PIXELS,
+  MNIST_SIDE,
+  mnistImageShape,
+  mnistSplitRows,
+  mnistTensor,
+  mnistTestCount,
+  type MnistDigits,
+} from "./mnist.js";
 export { formatDuration, formatNumber } from "./format.js";
 export {
   runTraining,
@@ -39,11 +60,13 @@ export {
 export {
   escapeXml,
   heatmapSvg,
+  imageRowSvg,
   lineComparisonSvg,
   lossCurveSvg,
   niceTicks,
   viridis,
   type Heatmap,
+  type ImageRow,
   type LineComparison,
   type LossCurveOptions,
   type PlotOptions,

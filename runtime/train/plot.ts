@@ -516,3 +516,109 @@ export function heatmapSvg(h: Heatmap): string {
   out.push("</svg>");
   return out.join("\n") + "\n";
 }
+
+/** What {@link imageRowSvg} plots. */
+export interface ImageRow {
+  /** Number of images. */
+  readonly count: number;
+  /** Rows of each image (drawn top to bottom). */
+  readonly height: number;
+  /** Columns of each image. */
+  readonly width: number;
+  /** `count` images of `height` rows of `width` values, row-major: `values[(k*height + i)*width + j]`. */
+  readonly values: ArrayLike<number>;
+  readonly title?: string;
+  /** A caption per image (default `#0`, `#1`, …). */
+  readonly labels?: readonly string[];
+  /** At most this many images per row of the figure (default 10); more wrap onto further rows. */
+  readonly columns?: number;
+  /** Each image's longer side in px (default 112). */
+  readonly size?: number;
+}
+
+/**
+ * Images side by side, as heatmaps (viridis), the first row of each image at
+ * the top: saliency maps of digits, say. Each image has its own colour
+ * range (its finite minimum and maximum, shown under it), so a faint map
+ * stays visible next to a bright one; non-finite values are grey. Adjacent
+ * pixels of the same (256-level) colour in a row are merged into one
+ * rectangle.
+ */
+export function imageRowSvg(r: ImageRow): string {
+  const { count, height: h, width: w, values } = r;
+  for (const [name, v] of [
+    ["count", count],
+    ["height", h],
+    ["width", w],
+  ] as const)
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new RangeError(`imageRowSvg: ${name} must be a positive integer, got ${v}`);
+  if (values.length !== count * h * w)
+    throw new RangeError(`imageRowSvg: ${values.length} values for ${count} images of ${h} x ${w}`);
+  if (r.labels !== undefined && r.labels.length !== count)
+    throw new RangeError(`imageRowSvg: ${r.labels.length} labels for ${count} images`);
+  const columns = Math.min(count, r.columns ?? 10);
+  const rows = Math.ceil(count / columns);
+  const size = r.size ?? 112;
+  const cell = size / Math.max(h, w);
+  const pw = cell * w;
+  const ph = cell * h;
+  const gap = 16;
+  const caption = 34;
+  const top = r.title !== undefined && r.title !== "" ? 40 : 12;
+  const width = Math.ceil(gap + columns * (pw + gap));
+  const height = Math.ceil(top + rows * (ph + caption) + 4);
+  const out = open(width, height, r.title);
+  const levels = 256;
+  for (let k = 0; k < count; k++) {
+    const x0 = gap + (k % columns) * (pw + gap);
+    const y0 = top + Math.floor(k / columns) * (ph + caption);
+    const at = (i: number, j: number): number => values[(k * h + i) * w + j]!;
+    let v0 = Infinity;
+    let v1 = -Infinity;
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) {
+        const v = at(i, j);
+        if (Number.isFinite(v)) {
+          v0 = Math.min(v0, v);
+          v1 = Math.max(v1, v);
+        }
+      }
+    const lo = Number.isFinite(v0) ? v0 : 0;
+    const spread = Number.isFinite(v1) && v1 > lo ? v1 - lo : 0;
+    const level = (v: number): number =>
+      !Number.isFinite(v)
+        ? -1
+        : spread === 0
+          ? 0
+          : Math.min(levels - 1, Math.max(0, Math.floor(((v - lo) / spread) * levels)));
+    out.push(`<g shape-rendering="crispEdges">`);
+    for (let i = 0; i < h; i++) {
+      let j = 0;
+      while (j < w) {
+        const l = level(at(i, j));
+        let e = j + 1;
+        while (e < w && level(at(i, e)) === l) e++;
+        const fill = l < 0 ? "#bbbbbb" : viridis(l / (levels - 1));
+        out.push(
+          `<rect x="${px(x0 + j * cell)}" y="${px(y0 + i * cell)}" width="${px(cell * (e - j))}" height="${px(cell)}" fill="${fill}"/>`,
+        );
+        j = e;
+      }
+    }
+    out.push(`</g>`);
+    out.push(
+      `<rect x="${px(x0)}" y="${px(y0)}" width="${px(pw)}" height="${px(ph)}" fill="none" stroke="#333333"/>`,
+    );
+    const label = r.labels?.[k] ?? `#${k}`;
+    const range = Number.isFinite(v0)
+      ? `${formatNumber(v0)} to ${formatNumber(v1)}`
+      : "no finite values";
+    out.push(
+      `<text x="${px(x0 + pw / 2)}" y="${px(y0 + ph + 14)}" text-anchor="middle">${escapeXml(label)}</text>`,
+      `<text x="${px(x0 + pw / 2)}" y="${px(y0 + ph + 28)}" text-anchor="middle" font-size="10" fill="#555555">${escapeXml(range)}</text>`,
+    );
+  }
+  out.push("</svg>");
+  return out.join("\n") + "\n";
+}

@@ -1,6 +1,6 @@
 /**
  * A training progress reporter: step/total, a bar, the loss, the best loss,
- * the speed and the time left. On a terminal it redraws one line in place
+ * the latest evaluations (if any), the speed and the time left. On a terminal it redraws one line in place
  * (at most about 10 times a second, so printing never slows training); in a
  * log file or CI output it prints one line per 10% instead. Pure logic: the
  * output goes to an injected writer and time comes from an injected clock.
@@ -33,6 +33,7 @@ export class Progress {
   private best = Infinity;
   private lastStep: number;
   private lastLoss = NaN;
+  private metrics: Readonly<Record<string, number>> = {};
   /** Terminal: when the line was last drawn, its length, and for which step. */
   private drawnAt = -Infinity;
   private drawnLength = 0;
@@ -57,10 +58,15 @@ export class Progress {
     return this.best;
   }
 
-  /** Records that `step` steps are done (counting from 1) and the loss of the last one. */
-  update(step: number, loss: number): void {
+  /**
+   * Records that `step` steps are done (counting from 1) and the loss of the
+   * last one; `metrics` (evaluations by name) replaces the ones shown after
+   * the loss, when given.
+   */
+  update(step: number, loss: number, metrics?: Readonly<Record<string, number>>): void {
     this.lastStep = step;
     this.lastLoss = loss;
+    if (metrics !== undefined) this.metrics = metrics;
     if (Number.isFinite(loss) && loss < this.best) this.best = loss;
     const { total, isTTY } = this.options;
     if (isTTY) {
@@ -103,7 +109,10 @@ export class Progress {
         ? `done in ${formatDuration(elapsed)}`
         : `ETA ${Number.isFinite(rate) ? formatDuration((total - step) / rate) : "--"}`;
     const digits = String(total).length;
-    return `step ${String(step).padStart(digits)}/${total} [${bar}] ${pct} loss ${formatNumber(this.lastLoss)} best ${Number.isFinite(this.best) ? formatNumber(this.best) : "--"} ${speed} ${eta}`;
+    const metrics = Object.entries(this.metrics)
+      .map(([name, v]) => ` ${name} ${formatNumber(v)}`)
+      .join("");
+    return `step ${String(step).padStart(digits)}/${total} [${bar}] ${pct} loss ${formatNumber(this.lastLoss)} best ${Number.isFinite(this.best) ? formatNumber(this.best) : "--"}${metrics} ${speed} ${eta}`;
   }
 
   private draw(t: number): void {
