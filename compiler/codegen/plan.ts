@@ -22,12 +22,13 @@ import type {
 } from "../../runtime/plan.js";
 import { Dims, shapesEqual, type Dim } from "../core/dim.js";
 import { invariant } from "../diagnostics/diagnostic.js";
-import { reachable } from "../ir/build.js";
+import { reachable, type Graph } from "../ir/build.js";
 import { functionRoots, type IrFunction, type Node, type ParamInfo } from "../ir/ops.js";
 import { verifyFunction } from "../ir/verify.js";
 import { renderKernelBody, type KernelSource } from "./ts.js";
 import { fuseFunction } from "../fusion/fuse.js";
 import { DEFAULT_LIMITS, type Kernel, type KernelLimits } from "../kernel/kernelIr.js";
+import { withScattersAsGathers } from "../opt/scatter.js";
 
 /** What the planner is given: the callable functions, the module state and its initializer. */
 export interface PlanInput {
@@ -37,6 +38,12 @@ export interface PlanInput {
   readonly init: IrFunction | null;
   /** Device limits the GPU kernels must respect (WebGPU's defaults when absent). */
   readonly limits?: KernelLimits;
+  /**
+   * The graph the functions live in. When given, the GPU plan of a function
+   * is made from it with its literal-index scatters rewritten as inverse
+   * gathers (`compiler/opt/scatter.ts`); the CPU plan keeps them.
+   */
+  readonly graph?: Graph;
 }
 
 /** A fused GPU kernel of the plan, named as its launches name it. */
@@ -126,6 +133,7 @@ interface Tables {
   readonly limits: KernelLimits;
   readonly constants: ConstantTable;
   readonly params: ReadonlyMap<string, ParamInfo>;
+  readonly graph: Graph | undefined;
 }
 
 function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
@@ -183,7 +191,7 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
       }
     }
   }
-  const fused = fuseFunction(fn, {
+  const fused = fuseFunction(t.graph ? withScattersAsGathers(t.graph, fn) : fn, {
     limits: t.limits,
     params: t.params,
     constantIndex: (n) => t.constants.indexOf(n),
@@ -258,6 +266,7 @@ export function planProgram(input: PlanInput): PlanResult {
     limits: input.limits ?? DEFAULT_LIMITS,
     constants: new ConstantTable(),
     params: byPath,
+    graph: input.graph,
   };
 
   const functions: Record<string, FunctionPlan> = {};

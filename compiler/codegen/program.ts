@@ -90,7 +90,12 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
     return { ...plan, functions, init: plan.init ? fix(plan.init) : null };
   };
   for (const m of ir.models) {
-    const p = planProgram({ functions: m.functions, params: m.params, init: m.init });
+    const p = planProgram({
+      functions: m.functions,
+      params: m.params,
+      init: m.init,
+      graph: ir.graph,
+    });
     units.push({
       name: m.name,
       kind: "model",
@@ -100,7 +105,12 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
     });
   }
   if (ir.functions.length > 0) {
-    const p = planProgram({ functions: ir.functions, params: [], init: null });
+    const p = planProgram({
+      functions: ir.functions,
+      params: [],
+      init: null,
+      graph: ir.graph,
+    });
     units.push({
       name: FUNCTIONS_CLASS,
       kind: "functions",

@@ -607,7 +607,7 @@ function gather(b: Body, n: NodeOf<"gather">): void {
   const [x, idx] = n.inputs as [Node, Node];
   const { outer, mid, inner } = splitAt(x.shape, n.axis);
   b.line("let p = 0;");
-  nest(b, [outer], [{ name: "q", base: "0", strides: [Dims.mul(mid, inner)] }], (_, [q]) => {
+  nest(b, [outer], [{ name: "q", base: "0", strides: [mid] }], (_, [q]) => {
     flatIndices(b, Dims.product(idx.shape), () => {
       clampedIndex(b, mid);
       const row = q === "0" ? "j" : `${q} + j`;
@@ -628,7 +628,7 @@ function scatterAdd(b: Body, n: NodeOf<"scatter_add">): void {
   b.line("let p = 0;");
   const add = (at: string): string =>
     int ? `o[${at}] = ((o[${at}]!) + (x0[p++]!)) | 0;` : `o[${at}] = (o[${at}]!) + (x0[p++]!);`;
-  nest(b, [outer], [{ name: "q", base: "0", strides: [Dims.mul(mid, inner)] }], (_, [q]) => {
+  nest(b, [outer], [{ name: "q", base: "0", strides: [mid] }], (_, [q]) => {
     // indices in order, so repeated indices accumulate deterministically
     flatIndices(b, Dims.product(idx.shape), () => {
       clampedIndex(b, mid);
