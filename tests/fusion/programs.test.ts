@@ -11,7 +11,7 @@ import { CompiledModule } from "../../runtime/module.js";
 import { evalSize, type FunctionPlan } from "../../runtime/plan.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { compileProgram } from "../programs/harness.js";
-import { argumentValues, PROGRAM_FILES, rng } from "./args.js";
+import { argumentValues, INTERPRETED_FILES, rng } from "./args.js";
 import { runFused } from "./interp.js";
 
 type Arr = Float64Array | Int32Array | Uint8Array;
@@ -34,7 +34,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   }
 }
 
-describe.each(PROGRAM_FILES)("%s", (path) => {
+describe.each(INTERPRETED_FILES)("%s", (path) => {
   it("fused kernels agree with the CPU backend on every function", async () => {
     const { planned } = await compileProgram(path);
     const kernels = new Map<string, Kernel>(planned.fusedKernels.map((k) => [k.name, k.kernel]));

@@ -25,64 +25,68 @@ function argument(dtype: string, n: number, next: () => number): TensorData {
 const status = await gpuAvailable();
 
 describeGpu(status, "programs on WebGPU agree with the CPU backend", () => {
-  it.each(PROGRAM_FILES)("%s", async (path) => {
-    const { planned } = await compileProgram(path);
-    const cpuKernels = compileKernels(planned.kernels);
-    for (const unit of planned.units) {
-      const cpu = await CompiledModule.create(
-        unit.plan,
-        { cpu: cpuKernels },
-        { backend: "cpu", seed: 3 },
-      );
-      const gpu = await loadInProcess(
-        unit.plan,
-        planned.kernels,
-        { backend: "webgpu", seed: 3 },
-        planned.gpuKernels,
-      );
-      // the initializer ran on each backend: compare, then start both from the CPU's values
-      const s0 = await cpu.state();
-      const g0 = await gpu.state();
-      for (const [p, t] of Object.entries(s0))
-        agree(g0[p]!.data, t.data, `${unit.name} init ${p}`, t.dtype !== "f32");
-      gpu.setState(s0);
-      const fns: FunctionPlan[] = Object.values(unit.plan.functions);
-      for (const fn of fns) {
-        const next = rng(fn.name.length * 7919 + 13);
-        const symbols = fn.symbols.map((_, k) => 5 + k);
-        const args = fn.inputs.map((s) => {
-          const shape = s.shape.map((e) => evalSize(e, symbols));
-          return new Tensor(
-            s.dtype,
-            shape,
-            argument(
-              s.dtype,
-              shape.reduce((a, b) => a * b, 1),
-              next,
-            ),
-          );
-        });
-        const before = await cpu.state();
-        gpu.setState(before);
-        const want = await cpu.call(fn.name, args);
-        const got = await gpu.call(fn.name, args);
-        want.forEach((w, k) =>
-          agree(got[k]!.data, w.data, `${unit.name}.${fn.name} out${k}`, w.dtype !== "f32"),
+  it.each(PROGRAM_FILES)(
+    "%s",
+    async (path) => {
+      const { planned } = await compileProgram(path);
+      const cpuKernels = compileKernels(planned.kernels);
+      for (const unit of planned.units) {
+        const cpu = await CompiledModule.create(
+          unit.plan,
+          { cpu: cpuKernels },
+          { backend: "cpu", seed: 3 },
         );
-        if (fn.updates) {
-          const a = await cpu.state();
-          const b = await gpu.state();
-          for (const u of fn.updates)
-            agree(
-              b[u.path]!.data,
-              a[u.path]!.data,
-              `${unit.name}.${fn.name} update ${u.path}`,
-              a[u.path]!.dtype !== "f32",
+        const gpu = await loadInProcess(
+          unit.plan,
+          planned.kernels,
+          { backend: "webgpu", seed: 3 },
+          planned.gpuKernels,
+        );
+        // the initializer ran on each backend: compare, then start both from the CPU's values
+        const s0 = await cpu.state();
+        const g0 = await gpu.state();
+        for (const [p, t] of Object.entries(s0))
+          agree(g0[p]!.data, t.data, `${unit.name} init ${p}`, t.dtype !== "f32");
+        gpu.setState(s0);
+        const fns: FunctionPlan[] = Object.values(unit.plan.functions);
+        for (const fn of fns) {
+          const next = rng(fn.name.length * 7919 + 13);
+          const symbols = fn.symbols.map((_, k) => 5 + k);
+          const args = fn.inputs.map((s) => {
+            const shape = s.shape.map((e) => evalSize(e, symbols));
+            return new Tensor(
+              s.dtype,
+              shape,
+              argument(
+                s.dtype,
+                shape.reduce((a, b) => a * b, 1),
+                next,
+              ),
             );
+          });
+          const before = await cpu.state();
+          gpu.setState(before);
+          const want = await cpu.call(fn.name, args);
+          const got = await gpu.call(fn.name, args);
+          want.forEach((w, k) =>
+            agree(got[k]!.data, w.data, `${unit.name}.${fn.name} out${k}`, w.dtype !== "f32"),
+          );
+          if (fn.updates) {
+            const a = await cpu.state();
+            const b = await gpu.state();
+            for (const u of fn.updates)
+              agree(
+                b[u.path]!.data,
+                a[u.path]!.data,
+                `${unit.name}.${fn.name} update ${u.path}`,
+                a[u.path]!.dtype !== "f32",
+              );
+          }
         }
+        cpu.dispose();
+        gpu.dispose();
       }
-      cpu.dispose();
-      gpu.dispose();
-    }
-  });
+    },
+    300_000,
+  );
 });
