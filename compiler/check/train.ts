@@ -573,18 +573,12 @@ export class TrainChecker {
     const name = o.value.kind === "name" ? o.value.name : null;
     const f = name ? model.functions.find((g) => g.name === name) : undefined;
     if (!f) {
-      const hint = name
-        ? suggest(
-            name,
-            model.functions.map((g) => g.name),
-          )
-        : undefined;
       el.error(
         "E0512",
         `\`${o.name.name}\` must name a function of model \`${model.name}\` with tensor-typed parameters`,
         o.value.span,
         ctx,
-        hint ? [{ message: `did you mean \`${hint}\`?` }] : [],
+        functionHint(name, model),
       );
       return null;
     }
@@ -675,13 +669,6 @@ export class TrainChecker {
       const name = callee.kind === "name" ? callee.name : null;
       const f = name !== null ? model.functions.find((g) => g.name === name) : undefined;
       if (!f) {
-        const hint =
-          name !== null
-            ? suggest(
-                name,
-                model.functions.map((g) => g.name),
-              )
-            : undefined;
         el.error(
           "E0512",
           name === null
@@ -689,10 +676,7 @@ export class TrainChecker {
             : `\`${option}\` must name a function of model \`${model.name}\` with tensor-typed parameters, and \`${name}\` is not one`,
           callee.span,
           ctx,
-          [
-            ...(hint ? [{ message: `did you mean \`${hint}\`?` }] : []),
-            { message: `for example \`${example}\`` },
-          ],
+          [...functionHint(name, model), { message: `for example \`${example}\`` }],
         );
         return null;
       }
@@ -1077,4 +1061,16 @@ function valueText(v: Value): string {
     default:
       return describeValue(v);
   }
+}
+
+/** A "did you mean" note for a name that is not a function of `model`, when one is close. */
+function functionHint(name: string | null, model: CheckedModel): { message: string }[] {
+  const hint =
+    name === null
+      ? undefined
+      : suggest(
+          name,
+          model.functions.map((g) => g.name),
+        );
+  return hint ? [{ message: `did you mean \`${hint}\`?` }] : [];
 }
