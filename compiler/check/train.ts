@@ -391,12 +391,18 @@ export class TrainChecker {
     if (ao) {
       const f = this.modelFunction(ao, model, ctx);
       if (!f) return null;
-      const labels = loss.inputs.filter((i) => i.type.dtype === "i32");
+      // labels: the i32[B] inputs of the loss that the classifier does not read (not a seed, not tokens)
+      const labels = loss.inputs.filter(
+        (i) =>
+          i.type.dtype === "i32" &&
+          i.type.shape.length === 1 &&
+          !f.inputs.some((j) => j.name === i.name),
+      );
       const missing = f.inputs.find((i) => !loss.inputs.some((j) => j.name === i.name));
       if (labels.length !== 1 || missing || f.outputs[0]!.type.shape.length !== 2) {
         el.error(
           "E0512",
-          `\`accuracy = ${f.name}\` needs a loss with one i32 label input and a classifier whose inputs are inputs of the loss and whose output is [B, C]`,
+          `\`accuracy = ${f.name}\` needs a loss with one i32[B] label input that the classifier does not take, and a classifier whose inputs are inputs of the loss and whose output is [B, C]`,
           ao.value.span,
           ctx,
         );

@@ -50,6 +50,34 @@ describe("valid uses", () => {
   });
 });
 
+describe("accuracy = classifier", () => {
+  // a classifier loss that also takes a dropout seed: the seed (a scalar) is not a label
+  const classifier = (loss: string) => `
+use std.optim.{adam}
+
+model Net {
+  param w: f32[784, 10] = glorot
+  fn logits(x: f32[B, 784]) -> f32[B, 10] = x @ w
+  loss fit(${loss}) {
+    let z = logits(x * f32(random_uniform(x.shape, key) >= 0.1))
+    return mean(logsumexp(z, axis = 1) - sum(one_hot(y, 10) * z, axis = 1))
+  }
+}
+
+train Net.fit with adam() {
+  x = mnist_images("train", 64)
+  y = mnist_labels("train", 64)
+  key = random_seed()
+  accuracy = logits
+}
+`;
+  it("takes the i32[B] input the classifier does not read as the labels, beside a scalar seed", async () => {
+    const r = await checkOk(classifier("x: f32[B, 784], y: i32[B], key: i32"));
+    const train = r.checked!.models.find((m) => m.name === "Net")!.train!;
+    expect(train.accuracy).toEqual({ fn: "logits", labels: "y" });
+  });
+});
+
 describe("what the checker records", () => {
   it("the data specs of the sources, with n = all as the default", async () => {
     const r = await checkOk(
