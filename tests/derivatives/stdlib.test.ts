@@ -8,46 +8,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CompiledModule } from "../../runtime/module.js";
-import { Tensor } from "../../runtime/tensor.js";
+import { call1, compileSource, dispose, expectClose, t64, type Compiled } from "./helpers.js";
 import {
-  call1,
-  compileSource,
-  dispose,
-  expectClose,
-  size,
-  t64,
-  values,
-  type Compiled,
-} from "./helpers.js";
-
-interface Input {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly data: readonly number[];
-  readonly dtype?: "i32";
-}
-
-/** One function under test: `expr` over `inputs`, differentiated with respect to `inputs[0]`. */
-interface Case {
-  readonly name: string;
-  readonly expr: string;
-  readonly inputs: readonly Input[];
-  /** The shape of the value (for the weights of the reverse-mode objective). */
-  readonly out: readonly number[];
-  /** Paths of the model parameters to check the reverse-mode gradient against. */
-  readonly params?: readonly string[];
-  readonly tol?: number;
-}
+  caseFunctionsWith,
+  describeGradChecks,
+  mat,
+  type Case,
+  type Input,
+} from "./stdlib_gradcheck.js";
 
 // a column that includes the kink of relu (and of leaky_relu, abs) at 0
 const COLUMN = [-2.1, -0.7, -0.05, 0, 0.3, 1.4, 3.2];
 const col = (name = "x"): Input => ({ name, shape: [COLUMN.length, 1], data: COLUMN });
-const mat = (name: string, shape: readonly number[], seed: number, scale = 1.5): Input => ({
-  name,
-  shape,
-  data: values(size(shape), seed, scale),
-});
-
 const ACTIVATIONS = ["relu", "leaky_relu", "softplus", "gelu", "silu"];
 
 const CASES: readonly Case[] = [
@@ -67,6 +39,7 @@ const CASES: readonly Case[] = [
     expr: "log_softmax(x, axis = 0)",
     inputs: [mat("x", [4, 3], 4)],
     out: [4, 3],
+    forwardZero: "moving a whole column leaves log_softmax along the column unchanged",
   },
   {
     name: "dense",
@@ -142,28 +115,6 @@ const CASES: readonly Case[] = [
   },
 ];
 
-const typeOf = (i: Input) => `${i.dtype ?? "f32"}[${i.shape.join(", ")}]`;
-const signature = (c: Case, extra = "") =>
-  [...c.inputs.map((i) => `${i.name}: ${typeOf(i)}`), ...(extra ? [extra] : [])].join(", ");
-const outType = (c: Case) => (c.out.length === 0 ? "f32" : `f32[${c.out.join(", ")}]`);
-const coords = (c: Case) => c.inputs[0]!.shape[c.inputs[0]!.shape.length - 1]!;
-
-function functions(c: Case): string[] {
-  const v = c.inputs[0]!.name;
-  const lines = [
-    `fn ${c.name}_v(${signature(c)}) = ${c.expr}`,
-    `fn ${c.name}_g(${signature(c, `w: ${outType(c)}`)}) = grad(sum((${c.expr}) * w), ${v})`,
-  ];
-  for (let i = 0; i < coords(c); i++)
-    lines.push(`fn ${c.name}_d${i}(${signature(c)}) = d(${c.expr}, ${v}, ${i})`);
-  (c.params ?? []).forEach((_, k) =>
-    lines.push(
-      `fn ${c.name}_p${k}(${signature(c, `w: ${outType(c)}`)}) = grad(sum((${c.expr}) * w), params)[${PATHS.indexOf(c.params![k]!)}]`,
-    ),
-  );
-  return lines.map((l) => `  ${l}`);
-}
-
 /** The parameters of model S, in path order. */
 const PATHS = [
   "layer.w",
@@ -187,7 +138,7 @@ const SOURCE = [
   "  layer = dense(3, 2)",
   "  net = mlp([3, 4, 4, 2])",
   "  tnet = mlp([3, 5, 1], act = tanh)",
-  ...CASES.flatMap(functions),
+  ...CASES.flatMap(caseFunctionsWith({ paramsTuple: PATHS })),
   "}",
   "fn relu_d(x: f32[N, 1]) -> f32[N, 1] = d(relu(x), x)",
   "fn relu_g(x: f32[N, 1]) -> f32[N, 1] = grad(sum(relu(x)), x)",
@@ -203,77 +154,9 @@ beforeAll(async () => {
 });
 afterAll(() => dispose(c));
 
-const tensorOf = (i: Input, data: readonly number[] = i.data): Tensor =>
-  i.dtype === "i32" ? new Tensor("i32", [...i.shape], Int32Array.from(data)) : t64(i.shape, data);
-const weightsOf = (cs: Case) => t64(cs.out, cs.out.length === 0 ? [1] : values(size(cs.out), 99));
-const argsWith = (cs: Case, v: readonly number[]) => [
-  tensorOf(cs.inputs[0]!, v),
-  ...cs.inputs.slice(1).map((i) => tensorOf(i)),
-];
+describeGradChecks(() => s, CASES, { paramsTuple: PATHS });
+
 const H = 1e-6;
-
-/** Σ value · w at the variable's values `v`. */
-async function objective(cs: Case, v: readonly number[]): Promise<number> {
-  const y = await call1(s, `${cs.name}_v`, argsWith(cs, v));
-  const w = weightsOf(cs).data;
-  return y.reduce((a, yi, k) => a + yi * w[k]!, 0);
-}
-
-describe.each(CASES)("$name: $expr", (cs) => {
-  const x = cs.inputs[0]!.data;
-
-  it("grad matches finite differences of the value", async () => {
-    const got = await call1(s, `${cs.name}_g`, [...argsWith(cs, x), weightsOf(cs)]);
-    const fd: number[] = [];
-    for (let k = 0; k < x.length; k++) {
-      const p = [...x];
-      const m = [...x];
-      p[k]! += H;
-      m[k]! -= H;
-      fd.push(((await objective(cs, p)) - (await objective(cs, m))) / (2 * H));
-    }
-    expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(1e-3);
-    expectClose(got, fd, cs.tol ?? 1e-7, `grad of ${cs.expr}`);
-  });
-
-  it("d along each coordinate matches finite differences of the value", async () => {
-    const n = coords(cs);
-    for (let i = 0; i < n; i++) {
-      const got = await call1(s, `${cs.name}_d${i}`, argsWith(cs, x));
-      // move coordinate i of every row at once: the tangent of d(y, x, i)
-      const shift = (h: number) => x.map((v, k) => (k % n === i ? v + h : v));
-      const p = await call1(s, `${cs.name}_v`, argsWith(cs, shift(H)));
-      const m = await call1(s, `${cs.name}_v`, argsWith(cs, shift(-H)));
-      const fd = Array.from(p, (v, k) => (v - m[k]!) / (2 * H));
-      expectClose(got, fd, cs.tol ?? 1e-7, `d(${cs.expr}, ${cs.inputs[0]!.name}, ${i})`);
-    }
-  });
-
-  if (cs.params) {
-    it.each(cs.params.map((p, k) => [p, k] as const))(
-      "grad with respect to %s matches finite differences",
-      async (path, k) => {
-        const got = await call1(s, `${cs.name}_p${k}`, [...argsWith(cs, x), weightsOf(cs)]);
-        const base = (await s.parameters())[path]!;
-        const fd: number[] = [];
-        try {
-          for (let e = 0; e < base.size; e++) {
-            const at = async (h: number) => {
-              const v = Array.from(base.data);
-              v[e]! += h;
-              s.setParameters({ [path]: t64(base.shape, v) });
-              return objective(cs, x);
-            };
-            fd.push(((await at(H)) - (await at(-H))) / (2 * H));
-          }
-        } finally {
-          s.setParameters({ [path]: base });
-        }
-        expectClose(got, fd, 1e-7, `grad of ${cs.expr} with respect to ${path}`);
-      },
-    );
-  }
-});
 
 describe("relu at 0", () => {
   const at = () => [t64([COLUMN.length, 1], COLUMN)];

@@ -11,7 +11,13 @@
  * - forward: `d(f(...), v, i)` for each coordinate `i` of `v`'s last axis,
  *   against the differences when coordinate `i` of every row moves;
  * - parameters: `grad(sum(f(...) * w), p)` for each parameter `p` named by its
- *   path (`ds.element.layers.0.w`), moving one parameter element at a time.
+ *   path (`ds.element.layers.0.w`), moving one parameter element at a time,
+ *   and with {@link GradCheckOptions.paramShapes} `d(f(...), p, i)` along each
+ *   coordinate of the parameter's last axis too (except `Case.gradOnly`).
+ *
+ * A derivative that finite differences do not see (largest below 1e-3) fails
+ * the check, except for the parameters of `Case.zero`, whose derivative must
+ * be identically zero on both sides.
  */
 import { describe, expect, it } from "vitest";
 import type { CompiledModule } from "../../runtime/module.js";
@@ -22,7 +28,7 @@ export interface Input {
   readonly name: string;
   readonly shape: readonly number[];
   readonly data: readonly number[];
-  readonly dtype?: "i32";
+  readonly dtype?: "i32" | "bool";
 }
 
 export interface Case {
@@ -31,13 +37,50 @@ export interface Case {
   /** The nnc expression under test, over the inputs' names. */
   readonly expr: string;
   readonly inputs: readonly Input[];
-  /** The index of the input to differentiate with respect to (default 0). */
-  readonly wrt?: number;
+  /**
+   * The index of the f32 input to differentiate with respect to (default 0); null for none
+   * (a layer of integer tokens, checked with respect to its parameters only).
+   */
+  readonly wrt?: number | null;
   /** The shape of the value ([] for a scalar). */
   readonly out: readonly number[];
-  /** Parameter paths to check the reverse-mode gradient of. */
+  /**
+   * Parameter paths to check the reverse-mode gradient of; with
+   * {@link GradCheckOptions.paramShapes}, the forward-mode derivative too.
+   * Parameters are named by their path (`ds.element.layers.0.w`).
+   */
   readonly params?: readonly string[];
+  /** Parameters checked in reverse mode only (after `params`), and why. */
+  readonly gradOnly?: { readonly params: readonly string[]; readonly reason: string };
+  /** Parameters (of `params`) whose derivative is identically zero: both sides must be 0. */
+  readonly zero?: readonly string[];
+  /**
+   * Why `d(f(...), v, i)` along each coordinate of the input is identically zero (a value that
+   * moving a whole column leaves unchanged): both sides must then be 0.
+   */
+  readonly forwardZero?: string;
   readonly tol?: number;
+}
+
+/** How the checks of a set of cases are made (the same for its functions and its tests). */
+export interface GradCheckOptions {
+  /**
+   * The shape of each parameter: when given, parameters are also checked in forward mode,
+   * `d(f(...), p, i)` along each coordinate `i` of the parameter's last axis.
+   */
+  readonly paramShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Each derivative function returns the value and the derivative, flattened and joined, so that
+   * finite differences use the very function whose derivative is checked: calls of
+   * `random_uniform` (in dropout) draw a stream per call site of each function.
+   */
+  readonly joined?: boolean;
+  /**
+   * The paths of all the model's parameters, in path order: when given, the reverse-mode
+   * gradient of a parameter is taken with respect to the whole `params` of the model and
+   * indexed, `grad(sum(f(...) * w), params)[k]`, instead of naming the parameter.
+   */
+  readonly paramsTuple?: readonly string[];
 }
 
 /** An f32 input of `shape` with values from the seeded generator, in ±scale. */
@@ -55,10 +98,10 @@ export const ints = (name: string, shape: readonly number[], data: readonly numb
   dtype: "i32",
 });
 
-const typeOf = (i: Input) => `${i.dtype ?? "f32"}[${i.shape.join(", ")}]`;
+const typeOf = (i: Input) =>
+  `${i.dtype ?? "f32"}${i.shape.length === 0 ? "" : `[${i.shape.join(", ")}]`}`;
 const outType = (c: Case) => (c.out.length === 0 ? "f32" : `f32[${c.out.join(", ")}]`);
-const variable = (c: Case): Input => c.inputs[c.wrt ?? 0]!;
-const coords = (c: Case) => variable(c).shape[variable(c).shape.length - 1] ?? 1;
+const lastAxis = (shape: readonly number[]) => shape[shape.length - 1] ?? 1;
 const signature = (c: Case, extra = "") =>
   [...c.inputs.map((i) => `${i.name}: ${typeOf(i)}`), ...(extra ? [extra] : [])].join(", ");
 
@@ -69,102 +112,192 @@ const paramExpr = (path: string) =>
     .map((seg, k) => (/^\d+$/.test(seg) ? `[${seg}]` : k === 0 ? seg : `.${seg}`))
     .join("");
 
-/** The functions of a case, as lines of a model body. */
-export function caseFunctions(c: Case): string[] {
-  const v = variable(c).name;
-  const weighted = `sum((${c.expr}) * w)`;
-  const lines = [
-    `fn ${c.name}_v(${signature(c)}) -> ${outType(c)} = ${c.expr}`,
-    `fn ${c.name}_g(${signature(c, `w: ${outType(c)}`)}) = grad(${weighted}, ${v})`,
+/** What a case is differentiated with respect to: its f32 input, then its parameters. */
+interface Variable {
+  /** The input's name or the parameter's path. */
+  readonly label: string;
+  /** As written in nnc. */
+  readonly expr: string;
+  /** The prefix of its derivative functions (after the case's name). */
+  readonly fn: string;
+  /** Its index in {@link GradCheckOptions.paramsTuple}, when given. */
+  readonly tupleIndex?: number;
+  /** The input, or none for a parameter. */
+  readonly input?: Input;
+  /** Forward mode is checked along each of these coordinates (none: reverse mode only). */
+  readonly coords: number;
+  /** Whether the derivative is identically zero (see `Case.zero`). */
+  readonly zero: boolean;
+  /** Whether the forward derivative is identically zero (see `Case.forwardZero`). */
+  readonly forwardZero: boolean;
+}
+
+function tupleIndex(paths: readonly string[], p: string): number {
+  const k = paths.indexOf(p);
+  if (k < 0) throw new Error(`parameter ${p} is not in paramsTuple`);
+  return k;
+}
+
+function variables(c: Case, o: GradCheckOptions): Variable[] {
+  const input = c.wrt === null ? undefined : c.inputs[c.wrt ?? 0]!;
+  return [
+    ...(input
+      ? [
+          {
+            label: input.name,
+            expr: input.name,
+            fn: "",
+            input,
+            coords: lastAxis(input.shape),
+            zero: false,
+            forwardZero: c.forwardZero !== undefined,
+          },
+        ]
+      : []),
+    ...[...(c.params ?? []), ...(c.gradOnly?.params ?? [])].map((p, k) => ({
+      label: p,
+      expr: paramExpr(p),
+      ...(o.paramsTuple ? { tupleIndex: tupleIndex(o.paramsTuple, p) } : {}),
+      fn: `_p${k}`,
+      coords:
+        o.paramShapes && !(c.gradOnly?.params ?? []).includes(p) ? lastAxis(o.paramShapes[p]!) : 0,
+      zero: (c.zero ?? []).includes(p),
+      forwardZero: (c.zero ?? []).includes(p),
+    })),
   ];
-  for (let i = 0; i < coords(c); i++)
-    lines.push(`fn ${c.name}_d${i}(${signature(c)}) = d(${c.expr}, ${v}, ${i})`);
-  (c.params ?? []).forEach((p, k) =>
+}
+
+/** The functions of a case, as lines of a model body, made with options `o`. */
+export const caseFunctionsWith =
+  (o: GradCheckOptions) =>
+  (c: Case): string[] =>
+    functionsOf(c, o);
+
+/** The functions of a case, as lines of a model body. */
+export const caseFunctions = caseFunctionsWith({});
+
+function functionsOf(c: Case, o: GradCheckOptions): string[] {
+  const body = (deriv: (y: string) => string) =>
+    o.joined
+      ? ` { let y = ${c.expr}; return concat([reshape(y, [-1]), reshape(${deriv("y")}, [-1])]) }`
+      : ` = ${deriv(`(${c.expr})`)}`;
+  const lines = [`fn ${c.name}_v(${signature(c)}) -> ${outType(c)} = ${c.expr}`];
+  for (const v of variables(c, o)) {
+    const g = v.input ? "_g" : "";
+    const wrt = v.tupleIndex === undefined ? `${v.expr})` : `params)[${v.tupleIndex}]`;
     lines.push(
-      `fn ${c.name}_p${k}(${signature(c, `w: ${outType(c)}`)}) = grad(${weighted}, ${paramExpr(p)})`,
-    ),
-  );
+      `fn ${c.name}${v.fn}${g}(${signature(c, `w: ${outType(c)}`)})${body((y) => `grad(sum(${y} * w), ${wrt}`)}`,
+    );
+    for (let i = 0; i < v.coords; i++)
+      lines.push(
+        `fn ${c.name}${v.fn}_d${i}(${signature(c)})${body((y) => `d(${y}, ${v.expr}, ${i})`)}`,
+      );
+  }
   return lines.map((l) => `  ${l}`);
 }
 
 const H = 1e-6;
 
 const tensorOf = (i: Input, data: readonly number[] = i.data): Tensor =>
-  i.dtype === "i32" ? new Tensor("i32", [...i.shape], Int32Array.from(data)) : t64(i.shape, data);
+  i.dtype === "i32"
+    ? new Tensor("i32", [...i.shape], Int32Array.from(data))
+    : i.dtype === "bool"
+      ? new Tensor("bool", [...i.shape], Uint8Array.from(data))
+      : t64(i.shape, data);
 const weightsOf = (c: Case) => t64(c.out, c.out.length === 0 ? [1] : values(size(c.out), 99));
-const argsWith = (c: Case, v: readonly number[]) =>
-  c.inputs.map((i) => (i === variable(c) ? tensorOf(i, v) : tensorOf(i)));
+
+/** Finite differences should see the derivative (or see none, for an identically zero one). */
+function expectSeen(zero: boolean, fd: readonly number[], what: string): void {
+  const largest = Math.max(...fd.map(Math.abs));
+  if (zero) expect(largest, what).toBeLessThan(1e-8);
+  else expect(largest, what).toBeGreaterThan(1e-3);
+}
 
 /**
- * The three checks of every case, against the module `get()` returns (a
- * compiled model whose body holds {@link caseFunctions} of each case).
+ * The checks of every case, against the module `get()` returns (a compiled model whose body
+ * holds {@link caseFunctions} of each case, with the same options).
  */
-export function describeGradChecks(get: () => CompiledModule, cases: readonly Case[]): void {
+export function describeGradChecks(
+  get: () => CompiledModule,
+  cases: readonly Case[],
+  o: GradCheckOptions = {},
+): void {
   describe.each(cases)("$name: $expr", (cs) => {
-    const x = variable(cs).data;
-    const objective = async (v: readonly number[]): Promise<number> => {
-      const y = await call1(get(), `${cs.name}_v`, argsWith(cs, v));
-      const w = weightsOf(cs).data;
-      return y.reduce((a, yi, k) => a + yi * w[k]!, 0);
+    const n = size(cs.out);
+    const tol = cs.tol ?? 1e-7;
+
+    /** The current values of a variable. */
+    const valuesOf = async (v: Variable): Promise<number[]> =>
+      v.input ? [...v.input.data] : Array.from((await get().parameters())[v.label]!.data);
+
+    /** Calls `fn` with `v` set to `data` (a parameter is restored afterwards). */
+    const callAt = async (
+      v: Variable,
+      fn: string,
+      data: readonly number[],
+      extra: readonly Tensor[] = [],
+    ): Promise<Float64Array> => {
+      const s = get();
+      const args = cs.inputs.map((i) => (i === v.input ? tensorOf(i, data) : tensorOf(i)));
+      if (v.input) return call1(s, fn, [...args, ...extra]);
+      const base = (await s.parameters())[v.label];
+      expect(base, `parameter ${v.label}`).toBeDefined();
+      s.setParameters({ [v.label]: t64(base!.shape, data) });
+      try {
+        return await call1(s, fn, [...args, ...extra]);
+      } finally {
+        s.setParameters({ [v.label]: base! });
+      }
     };
+    /** The derivative part of a derivative function's result. */
+    const derivAt = async (v: Variable, fn: string, data: readonly number[], extra?: Tensor[]) => {
+      const out = await callAt(v, fn, data, extra);
+      return o.joined ? out.subarray(n) : out;
+    };
+    /** The value at `data`: from the same derivative function when joined. */
+    const valueAt = async (v: Variable, fn: string, data: readonly number[], extra?: Tensor[]) =>
+      o.joined
+        ? (await callAt(v, fn, data, extra)).subarray(0, n)
+        : callAt(v, `${cs.name}_v`, data);
 
-    it("grad matches finite differences of the value", async () => {
-      const got = await call1(get(), `${cs.name}_g`, [...argsWith(cs, x), weightsOf(cs)]);
-      const fd: number[] = [];
-      for (let k = 0; k < x.length; k++) {
-        const p = [...x];
-        const m = [...x];
-        p[k]! += H;
-        m[k]! -= H;
-        fd.push(((await objective(p)) - (await objective(m))) / (2 * H));
-      }
-      // a derivative that is zero everywhere would pass without checking anything
-      expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(1e-3);
-      expectClose(got, fd, cs.tol ?? 1e-7, `grad of ${cs.expr}`);
-    });
+    for (const v of variables(cs, o)) {
+      const what = v.input ? "" : ` with respect to ${v.label}`;
+      const along = v.input ? "" : ` of ${v.label}`;
+      it(`grad${what} matches finite differences${v.input ? " of the value" : ""}`, async () => {
+        const base = await valuesOf(v);
+        const w = weightsOf(cs);
+        const fn = `${cs.name}${v.fn}${v.input ? "_g" : ""}`;
+        const objective = async (data: readonly number[]) =>
+          (await valueAt(v, fn, data, [w])).reduce((a, y, k) => a + y * w.data[k]!, 0);
+        const got = await derivAt(v, fn, base, [w]);
+        const fd: number[] = [];
+        for (let e = 0; e < base.length; e++) {
+          const p = await objective(base.map((b, k) => (k === e ? b + H : b)));
+          const m = await objective(base.map((b, k) => (k === e ? b - H : b)));
+          fd.push((p - m) / (2 * H));
+        }
+        // a derivative that is zero everywhere would pass without checking anything
+        expectSeen(v.zero, fd, `finite differences of ${cs.expr} in ${v.label}`);
+        expectClose(got, fd, tol, `grad of ${cs.expr}${what}`);
+      });
 
-    it("d along each coordinate matches finite differences of the value", async () => {
-      const n = coords(cs);
-      let largest = 0;
-      for (let i = 0; i < n; i++) {
-        const got = await call1(get(), `${cs.name}_d${i}`, argsWith(cs, x));
-        // move coordinate i of every row at once: the tangent of d(y, x, i)
-        const shift = (h: number) => x.map((v, k) => (k % n === i ? v + h : v));
-        const p = await call1(get(), `${cs.name}_v`, argsWith(cs, shift(H)));
-        const m = await call1(get(), `${cs.name}_v`, argsWith(cs, shift(-H)));
-        const fd = Array.from(p, (v, k) => (v - m[k]!) / (2 * H));
-        largest = Math.max(largest, ...fd.map(Math.abs));
-        expectClose(got, fd, cs.tol ?? 1e-7, `d(${cs.expr}, ${variable(cs).name}, ${i})`);
-      }
-      expect(largest).toBeGreaterThan(1e-3);
-    });
-
-    if (cs.params) {
-      it.each(cs.params.map((p, k) => [p, k] as const))(
-        "grad with respect to %s matches finite differences",
-        async (path, k) => {
-          const s = get();
-          const got = await call1(s, `${cs.name}_p${k}`, [...argsWith(cs, x), weightsOf(cs)]);
-          const base = (await s.parameters())[path];
-          expect(base, `parameter ${path}`).toBeDefined();
-          const fd: number[] = [];
-          try {
-            for (let e = 0; e < base!.size; e++) {
-              const at = async (h: number) => {
-                const v = Array.from(base!.data);
-                v[e]! += h;
-                s.setParameters({ [path]: t64(base!.shape, v) });
-                return objective(x);
-              };
-              fd.push(((await at(H)) - (await at(-H))) / (2 * H));
-            }
-          } finally {
-            s.setParameters({ [path]: base! });
+      if (v.coords > 0)
+        it(`d along each coordinate${along} matches finite differences${v.input ? " of the value" : ""}`, async () => {
+          const base = await valuesOf(v);
+          const all: number[] = [];
+          for (let i = 0; i < v.coords; i++) {
+            const fn = `${cs.name}${v.fn}_d${i}`;
+            // move coordinate i of every row at once: the tangent of d(y, v, i)
+            const shift = (h: number) => base.map((b, k) => (k % v.coords === i ? b + h : b));
+            const got = await derivAt(v, fn, base);
+            const p = await valueAt(v, fn, shift(H));
+            const m = await valueAt(v, fn, shift(-H));
+            const fd = Array.from(p, (e, k) => (e - m[k]!) / (2 * H));
+            all.push(...fd);
+            expectClose(got, fd, tol, `d(${cs.expr}, ${v.label}, ${i})`);
           }
-          expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(1e-3);
-          expectClose(got, fd, cs.tol ?? 1e-7, `grad of ${cs.expr} with respect to ${path}`);
-        },
-      );
+          expectSeen(v.forwardZero, all, `finite differences of ${cs.expr} along ${v.label}`);
+        });
     }
   });
 }

@@ -31,39 +31,15 @@ import {
   values,
   type Compiled,
 } from "./helpers.js";
+import {
+  caseFunctionsWith,
+  describeGradChecks,
+  mat,
+  type Case,
+  type GradCheckOptions,
+  type Input,
+} from "./stdlib_gradcheck.js";
 
-interface Input {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly data: readonly number[];
-  readonly dtype?: "i32" | "bool";
-}
-
-/** One function under test: `expr` (in model S) over `inputs`. */
-interface Case {
-  readonly name: string;
-  readonly expr: string;
-  readonly inputs: readonly Input[];
-  /** The f32 input to differentiate with respect to; none for a layer of integer tokens. */
-  readonly wrt: string | null;
-  /** The shape of the value (for the weights of the reverse-mode objective). */
-  readonly out: readonly number[];
-  /** Paths of model parameters, checked in both modes. */
-  readonly params?: readonly string[];
-  /**
-   * Parameters checked in reverse mode only: weights applied to layer-normed rows, whose
-   * entries sum to 0, so that moving a whole column (the tangent of `d(y, w, i)`) changes nothing.
-   */
-  readonly gradOnly?: readonly string[];
-  /** Parameters (of `params`) whose derivative is identically zero: both sides must be 0. */
-  readonly zero?: readonly string[];
-}
-
-const mat = (name: string, shape: readonly number[], seed: number, scale = 1.5): Input => ({
-  name,
-  shape,
-  data: values(size(shape), seed, scale),
-});
 const seedInput = (value: number): Input => ({ name: "s", shape: [], data: [value], dtype: "i32" });
 const TOKENS: Input = { name: "t", shape: [2, 3], data: [0, 4, 2, 1, 1, 3], dtype: "i32" };
 // a mask per sequence; row 1 of sequence 1 attends to nothing (it gets the mean of the values)
@@ -74,6 +50,13 @@ const BATCH_MASK: Input = {
   dtype: "bool",
 };
 
+/**
+ * Why some parameters are checked in reverse mode only: they are weights applied to
+ * layer-normed rows, whose entries sum to 0, so that moving a whole column (the tangent of
+ * `d(y, w, i)`) changes nothing.
+ */
+const LN_ROWS = "weights of layer-normed rows: moving a whole column changes nothing";
+
 const ATTENTION_PARAMS = ["q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "out.w", "out.b"];
 
 const CASES: readonly Case[] = [
@@ -81,7 +64,6 @@ const CASES: readonly Case[] = [
     name: "conv2d",
     expr: "c(x)",
     inputs: [mat("x", [1, 2, 5, 5], 1)],
-    wrt: "x",
     out: [1, 3, 3, 3],
     params: ["c.w", "c.b"],
   },
@@ -89,7 +71,6 @@ const CASES: readonly Case[] = [
     name: "conv2d_same",
     expr: "tanh(c1(x))",
     inputs: [mat("x", [2, 1, 4, 4], 2)],
-    wrt: "x",
     out: [2, 2, 4, 4],
     params: ["c1.w"],
   },
@@ -97,42 +78,36 @@ const CASES: readonly Case[] = [
     name: "max_pool2d",
     expr: "max_pool2d(x)",
     inputs: [mat("x", [1, 2, 4, 6], 3)],
-    wrt: "x",
     out: [1, 2, 2, 3],
   },
   {
     name: "max_pool2d_crop",
     expr: "max_pool2d(x)",
     inputs: [mat("x", [1, 1, 5, 5], 4)],
-    wrt: "x",
     out: [1, 1, 2, 2],
   },
   {
     name: "max_pool2d_overlap",
     expr: "max_pool2d(x, size = 3, stride = 2)",
     inputs: [mat("x", [1, 1, 5, 5], 5)],
-    wrt: "x",
     out: [1, 1, 2, 2],
   },
   {
     name: "avg_pool2d",
     expr: "avg_pool2d(x)",
     inputs: [mat("x", [1, 2, 4, 6], 6)],
-    wrt: "x",
     out: [1, 2, 2, 3],
   },
   {
     name: "avg_pool2d_overlap",
     expr: "avg_pool2d(x, size = 2, stride = 1) ^ 2",
     inputs: [mat("x", [1, 1, 4, 4], 7)],
-    wrt: "x",
     out: [1, 1, 3, 3],
   },
   {
     name: "flatten",
     expr: "sin(flatten(x))",
     inputs: [mat("x", [2, 2, 3], 8)],
-    wrt: "x",
     out: [2, 6],
   },
   {
@@ -147,7 +122,6 @@ const CASES: readonly Case[] = [
     name: "positional_embedding",
     expr: "tanh(pos(x))",
     inputs: [mat("x", [2, 3, 4], 9)],
-    wrt: "x",
     out: [2, 3, 4],
     params: ["pos.table"],
   },
@@ -155,14 +129,12 @@ const CASES: readonly Case[] = [
     name: "sinusoidal_positions",
     expr: "sin(x + sinusoidal_positions(3, 4))",
     inputs: [mat("x", [2, 3, 4], 10)],
-    wrt: "x",
     out: [2, 3, 4],
   },
   {
     name: "layer_norm",
     expr: "ln(x)",
     inputs: [mat("x", [2, 3, 4], 11)],
-    wrt: "x",
     out: [2, 3, 4],
     params: ["ln.gain", "ln.bias"],
   },
@@ -170,21 +142,18 @@ const CASES: readonly Case[] = [
     name: "dropout",
     expr: "dropout(x, 0.4, s)",
     inputs: [mat("x", [5, 4], 12), seedInput(7)],
-    wrt: "x",
     out: [5, 4],
   },
   {
     name: "dropout_eval",
     expr: "dropout(x, 0.4, s, training = false) ^ 2",
     inputs: [mat("x", [5, 4], 13), seedInput(7)],
-    wrt: "x",
     out: [5, 4],
   },
   {
     name: "attention",
     expr: "att(x)",
     inputs: [mat("x", [2, 3, 4], 14)],
-    wrt: "x",
     out: [2, 3, 4],
     params: ATTENTION_PARAMS.map((p) => `att.${p}`),
     // the key bias adds q · k.b to every score of a query, which its softmax ignores
@@ -194,7 +163,6 @@ const CASES: readonly Case[] = [
     name: "attention_causal",
     expr: "att.masked(x, causal_mask(3))",
     inputs: [mat("x", [2, 3, 4], 15)],
-    wrt: "x",
     out: [2, 3, 4],
     params: ["att.q.w", "att.q.b", "att.v.w"],
   },
@@ -202,7 +170,6 @@ const CASES: readonly Case[] = [
     name: "attention_batch_mask",
     expr: "att.masked(x, m)",
     inputs: [mat("x", [2, 3, 4], 16), BATCH_MASK],
-    wrt: "x",
     out: [2, 3, 4],
     params: ["att.q.w", "att.v.b"],
   },
@@ -210,7 +177,6 @@ const CASES: readonly Case[] = [
     name: "transformer",
     expr: "enc(x)",
     inputs: [mat("x", [2, 3, 4], 17)],
-    wrt: "x",
     out: [2, 3, 4],
     params: [
       "enc.norm1.gain",
@@ -224,32 +190,29 @@ const CASES: readonly Case[] = [
       "enc.ff2.w",
       "enc.ff2.b",
     ],
-    gradOnly: ["enc.attention.k.w", "enc.attention.v.w", "enc.ff1.w"],
+    gradOnly: { params: ["enc.attention.k.w", "enc.attention.v.w", "enc.ff1.w"], reason: LN_ROWS },
   },
   {
     name: "transformer_training",
     expr: "enc(x, seed = s, training = true)",
     inputs: [mat("x", [2, 3, 4], 18), seedInput(3)],
-    wrt: "x",
     out: [2, 3, 4],
     params: ["enc.norm1.gain", "enc.attention.v.b", "enc.ff1.b", "enc.ff2.w"],
-    gradOnly: ["enc.attention.q.w", "enc.ff1.w"],
+    gradOnly: { params: ["enc.attention.q.w", "enc.ff1.w"], reason: LN_ROWS },
   },
   {
     name: "transformer_masked",
     expr: "enc.masked(x, causal_mask(3))",
     inputs: [mat("x", [2, 3, 4], 19)],
-    wrt: "x",
     out: [2, 3, 4],
     params: ["enc.attention.out.w", "enc.ff1.b"],
-    gradOnly: ["enc.attention.q.w"],
+    gradOnly: { params: ["enc.attention.q.w"], reason: LN_ROWS },
   },
   // a small classifier: conv, pool, flatten, dense
   {
     name: "cnn",
     expr: "fc(flatten(max_pool2d(relu(c1(x)))))",
     inputs: [mat("x", [2, 1, 4, 4], 20)],
-    wrt: "x",
     out: [2, 3],
     params: ["c1.w", "c1.b", "fc.w"],
   },
@@ -284,56 +247,7 @@ const PARAM_SHAPES: Readonly<Record<string, readonly number[]>> = {
   "enc.ff2.b": [4],
 };
 
-const typeOf = (i: Input) =>
-  `${i.dtype ?? "f32"}${i.shape.length === 0 ? "" : `[${i.shape.join(", ")}]`}`;
-const signature = (c: Case, extra = "") =>
-  [...c.inputs.map((i) => `${i.name}: ${typeOf(i)}`), ...(extra ? [extra] : [])].join(", ");
-const outType = (c: Case) => `f32[${c.out.join(", ")}]`;
-const lastAxis = (shape: readonly number[]) => shape[shape.length - 1]!;
-
-/** What a case is differentiated with respect to: its f32 input, then its parameters. */
-interface Variable {
-  /** The input's name or the parameter's path, as written in nnc. */
-  readonly expr: string;
-  readonly shape: readonly number[];
-  /** Whether forward mode is checked too (see `Case.gradOnly`). */
-  readonly forward: boolean;
-  /** Whether the derivative is identically zero (see `Case.zero`). */
-  readonly zero: boolean;
-}
-
-function variables(c: Case): Variable[] {
-  const input = c.inputs.find((i) => i.name === c.wrt);
-  return [
-    ...(input ? [{ expr: input.name, shape: input.shape, forward: true, zero: false }] : []),
-    ...[...(c.params ?? []), ...(c.gradOnly ?? [])].map((p) => ({
-      expr: p,
-      shape: PARAM_SHAPES[p]!,
-      forward: !(c.gradOnly ?? []).includes(p),
-      zero: (c.zero ?? []).includes(p),
-    })),
-  ];
-}
-
-/**
- * The functions of a case. Each derivative function returns the value and the derivative,
- * flattened and joined, so that finite differences use the very function whose derivative is
- * checked: calls of `random_uniform` (in dropout) draw a stream per call site of each function.
- */
-function functions(c: Case): string[] {
-  const joined = (deriv: string) =>
-    `{ let y = ${c.expr}; return concat([reshape(y, [-1]), reshape(${deriv}, [-1])]) }`;
-  const lines = [`fn ${c.name}_v(${signature(c)}) = ${c.expr}`];
-  variables(c).forEach((v, j) => {
-    lines.push(
-      `fn ${c.name}_g${j}(${signature(c, `w: ${outType(c)}`)}) ${joined(`grad(sum(y * w), ${v.expr})`)}`,
-    );
-    if (v.forward)
-      for (let i = 0; i < lastAxis(v.shape); i++)
-        lines.push(`fn ${c.name}_d${j}_${i}(${signature(c)}) ${joined(`d(y, ${v.expr}, ${i})`)}`);
-  });
-  return lines.map((l) => `  ${l}`);
-}
+const OPTIONS: GradCheckOptions = { paramShapes: PARAM_SHAPES, joined: true };
 
 const SOURCE = [
   "use std.nn.{conv2d, max_pool2d, avg_pool2d, flatten, embedding, sinusoidal_positions,",
@@ -348,7 +262,7 @@ const SOURCE = [
   "  ln = layer_norm(4)",
   "  att = multi_head_attention(4, 2)",
   "  enc = transformer_encoder(4, 2, 6, dropout_rate = 0.3)",
-  ...CASES.flatMap(functions),
+  ...CASES.flatMap(caseFunctionsWith(OPTIONS)),
   // for the value checks
   "  fn pool_max(x: f32[2, 2, 5, 7]) = max_pool2d(x)",
   "  fn pool_max_3_2(x: f32[2, 2, 5, 7]) = max_pool2d(x, size = 3, stride = 2)",
@@ -371,59 +285,14 @@ beforeAll(async () => {
 });
 afterAll(() => dispose(c));
 
-const tensorOf = (i: Input, data: readonly number[] = i.data): Tensor =>
+const tensorOf = (i: Input): Tensor =>
   i.dtype === "i32"
-    ? new Tensor("i32", [...i.shape], Int32Array.from(data))
+    ? new Tensor("i32", [...i.shape], Int32Array.from(i.data))
     : i.dtype === "bool"
-      ? new Tensor("bool", [...i.shape], Uint8Array.from(data))
-      : t64(i.shape, data);
-const weightsOf = (cs: Case) => t64(cs.out, values(size(cs.out), 99));
+      ? new Tensor("bool", [...i.shape], Uint8Array.from(i.data))
+      : t64(i.shape, i.data);
 /** The case's inputs. */
 const argsOf = (cs: Case) => cs.inputs.map((i) => tensorOf(i));
-const H = 1e-6;
-const TOL = 1e-7;
-
-/** The current values of a variable of a case. */
-async function valuesOf(cs: Case, v: Variable): Promise<number[]> {
-  const input = cs.inputs.find((i) => i.name === v.expr);
-  return input ? [...input.data] : Array.from((await s.parameters())[v.expr]!.data);
-}
-
-/**
- * Calls a derivative function of `cs` with variable `v` set to `data` (an input's data, or a
- * parameter's, restored afterwards); returns its value part and its derivative part.
- */
-async function callAt(
-  cs: Case,
-  v: Variable,
-  fn: string,
-  data: readonly number[],
-  extra: readonly Tensor[] = [],
-): Promise<{ value: Float64Array; deriv: Float64Array }> {
-  const n = size(cs.out);
-  const input = cs.inputs.find((i) => i.name === v.expr);
-  let out: Float64Array;
-  if (input) {
-    const args = cs.inputs.map((i) => (i === input ? tensorOf(i, data) : tensorOf(i)));
-    out = await call1(s, fn, [...args, ...extra]);
-  } else {
-    const base = (await s.parameters())[v.expr]!;
-    s.setParameters({ [v.expr]: t64(base.shape, data) });
-    try {
-      out = await call1(s, fn, [...argsOf(cs), ...extra]);
-    } finally {
-      s.setParameters({ [v.expr]: base });
-    }
-  }
-  return { value: out.subarray(0, n), deriv: out.subarray(n) };
-}
-
-/** Finite differences should see the derivative (or see none, for an identically zero one). */
-function expectSeen(v: Variable, fd: readonly number[], what: string): void {
-  const largest = Math.max(...fd.map(Math.abs));
-  if (v.zero) expect(largest, what).toBeLessThan(1e-8);
-  else expect(largest, what).toBeGreaterThan(1e-3);
-}
 
 it("the parameters of the layers have the shapes their rules give", async () => {
   const got = Object.fromEntries(
@@ -432,45 +301,7 @@ it("the parameters of the layers have the shapes their rules give", async () => 
   expect(got).toEqual(PARAM_SHAPES);
 });
 
-describe.each(CASES)("$name: $expr", (cs) => {
-  for (const [j, v] of variables(cs).entries()) {
-    it(`grad with respect to ${v.expr} matches finite differences`, async () => {
-      const base = await valuesOf(cs, v);
-      const w = weightsOf(cs);
-      const fn = `${cs.name}_g${j}`;
-      const objective = async (data: readonly number[]) =>
-        (await callAt(cs, v, fn, data, [w])).value.reduce((a, y, k) => a + y * w.data[k]!, 0);
-      const got = (await callAt(cs, v, fn, base, [w])).deriv;
-      const fd: number[] = [];
-      for (let e = 0; e < base.length; e++) {
-        const p = await objective(base.map((b, k) => (k === e ? b + H : b)));
-        const m = await objective(base.map((b, k) => (k === e ? b - H : b)));
-        fd.push((p - m) / (2 * H));
-      }
-      expectSeen(v, fd, `finite differences of ${cs.expr} in ${v.expr}`);
-      expectClose(got, fd, TOL, `grad of ${cs.expr} with respect to ${v.expr}`);
-    });
-
-    if (v.forward)
-      it(`d along each coordinate of ${v.expr} matches finite differences`, async () => {
-        const base = await valuesOf(cs, v);
-        const n = lastAxis(v.shape);
-        const all: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const fn = `${cs.name}_d${j}_${i}`;
-          // move coordinate i of every row at once: the tangent of d(y, v, i)
-          const shift = (h: number) => base.map((b, k) => (k % n === i ? b + h : b));
-          const got = (await callAt(cs, v, fn, base)).deriv;
-          const p = (await callAt(cs, v, fn, shift(H))).value;
-          const m = (await callAt(cs, v, fn, shift(-H))).value;
-          const fd = Array.from(p, (e, k) => (e - m[k]!) / (2 * H));
-          all.push(...fd);
-          expectClose(got, fd, TOL, `d(${cs.expr}, ${v.expr}, ${i})`);
-        }
-        expectSeen(v, all, `finite differences of ${cs.expr} along ${v.expr}`);
-      });
-  }
-});
+describeGradChecks(() => s, CASES, OPTIONS);
 
 // ---------------------------------------------------------------- values
 
