@@ -9,14 +9,14 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
-import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
-import { trainCommand, type TrainReport } from "../../compiler/driver/train.js";
+import type { TrainReport } from "../../compiler/driver/train.js";
 import { compile } from "../../compiler/pipeline.js";
 import type { CompiledModule } from "../../runtime/module.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { Rng } from "../../runtime/train/random.js";
 import { applyCheckpoint, loadCheckpoint } from "../../runtime/train/node.js";
 import { root, scratch } from "../training/helpers.js";
+import { trainFile } from "./helpers.js";
 
 const FILE = join(root, "examples/deepsets.nn");
 const STEPS = 250;
@@ -29,16 +29,7 @@ beforeAll(async () => {
   dir = scratch("examples-deepsets");
   // compiled once: for training and for the module the test calls
   const compiled = await compile(FILE, { stopAfter: "plan" });
-  const r = await trainCommand(
-    FILE,
-    { steps: STEPS, out: join(dir, "run"), write: () => {}, isTTY: false },
-    compiled,
-  );
-  if (!("result" in r))
-    throw new Error(
-      `examples/deepsets.nn does not compile:\n${renderDiagnostics(r.diagnostics, (p) => r.sources.get(p))}`,
-    );
-  report = r;
+  report = await trainFile(FILE, join(dir, "run"), STEPS, compiled);
   const unit = compiled.planned!.units.find((u) => u.name === "SetSum")!;
   model = await loadInProcess(unit.plan, compiled.planned!.kernels, { seed: 1 });
   await applyCheckpoint(model, await loadCheckpoint(join(dir, "run", "checkpoint.safetensors")));

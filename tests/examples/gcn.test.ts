@@ -10,12 +10,12 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
-import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
-import { trainCommand, type TrainReport } from "../../compiler/driver/train.js";
+import type { TrainReport } from "../../compiler/driver/train.js";
 import { compile, type CompileResult } from "../../compiler/pipeline.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { applyCheckpoint, loadCheckpoint } from "../../runtime/train/node.js";
 import { root, scratch, writeText } from "../training/helpers.js";
+import { trainFile } from "./helpers.js";
 
 const FILE = join(root, "examples/gcn.nn");
 const DATA = join(root, "examples/data/planted");
@@ -56,21 +56,6 @@ let gcn: TrainReport;
 let baseline: TrainReport;
 let compiled: CompileResult;
 
-async function train(
-  file: string,
-  out: string,
-  steps?: number,
-  result?: CompileResult,
-): Promise<TrainReport> {
-  const options = { out, write: () => {}, isTTY: false };
-  const r = await trainCommand(file, steps === undefined ? options : { ...options, steps }, result);
-  if (!("result" in r))
-    throw new Error(
-      `${file} does not compile:\n${renderDiagnostics(r.diagnostics, (p) => r.sources.get(p))}`,
-    );
-  return r;
-}
-
 /** The rows of a CSV file with a header, as numbers. */
 function readCsv(path: string): number[][] {
   const lines = readFileSync(path, "utf8").trim().split("\n").slice(1);
@@ -80,9 +65,9 @@ function readCsv(path: string): number[][] {
 beforeAll(async () => {
   dir = scratch("examples-gcn");
   compiled = await compile(FILE, { stopAfter: "plan" });
-  gcn = await train(FILE, join(dir, "gcn"), STEPS, compiled);
+  gcn = await trainFile(FILE, join(dir, "gcn"), STEPS, compiled);
   copyFileSync(join(DATA, "nodes.csv"), join(dir, "nodes.csv"));
-  baseline = await train(writeText(dir, "features-only.nn", FEATURES_ONLY), join(dir, "mlp"));
+  baseline = await trainFile(writeText(dir, "features-only.nn", FEATURES_ONLY), join(dir, "mlp"));
 });
 
 describe("examples/gcn.nn", () => {

@@ -9,13 +9,13 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
-import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
-import { trainCommand, type TrainReport } from "../../compiler/driver/train.js";
+import type { TrainReport } from "../../compiler/driver/train.js";
 import { compile, type CompileResult } from "../../compiler/pipeline.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { makeSpirals } from "../../runtime/train/data.js";
 import { applyCheckpoint, loadCheckpoint } from "../../runtime/train/node.js";
 import { root, scratch } from "../training/helpers.js";
+import { trainFile } from "./helpers.js";
 
 const FILE = join(root, "examples/mlp.nn");
 const STEPS = 150;
@@ -27,16 +27,7 @@ let compiled: CompileResult;
 beforeAll(async () => {
   dir = scratch("examples-mlp");
   compiled = await compile(FILE, { stopAfter: "plan" });
-  const r = await trainCommand(
-    FILE,
-    { steps: STEPS, out: join(dir, "run"), write: () => {}, isTTY: false },
-    compiled,
-  );
-  if (!("result" in r))
-    throw new Error(
-      `examples/mlp.nn does not compile:\n${renderDiagnostics(r.diagnostics, (p) => r.sources.get(p))}`,
-    );
-  report = r;
+  report = await trainFile(FILE, join(dir, "run"), STEPS, compiled);
 });
 
 describe("examples/mlp.nn", () => {
