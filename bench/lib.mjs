@@ -84,6 +84,21 @@ export function matmulError(a, b, c, n) {
 
 const keep = []; // create()'s result and the adapters must stay reachable (PLATFORM.md)
 
+/**
+ * Sets up WebGPU for one side of the comparison (`who`: "nnc", "tfjs", ...):
+ * records the adapter in `result`, logs it, and records a skip when there is
+ * none. Returns the adapter's description, or null.
+ */
+export async function openWebGpu(who, result) {
+  result.adapter = await setupWebGpu();
+  log(
+    `${who}: Vulkan adapter ${result.adapter}${isLavapipe(result.adapter) ? "" : " (not lavapipe)"}`,
+  );
+  if (result.adapter === null)
+    result.skipped.push("no WebGPU adapter (set VK_ICD_FILENAMES to lavapipe's ICD)");
+  return result.adapter;
+}
+
 /** Installs Dawn's WebGPU globals and `navigator.gpu`; returns the adapter's description. */
 export async function setupWebGpu() {
   const { create, globals } = await import("webgpu");

@@ -11,7 +11,6 @@ import {
   describeCheck,
   gradCheck,
   initParams,
-  isLavapipe,
   log,
   MATMUL_N,
   matmulData,
@@ -20,13 +19,13 @@ import {
   MLP_SIZES,
   mlpData,
   mlpLoss64,
+  openWebGpu,
   nncPaths,
   PINN_POINTS,
   PINN_SIZES,
   pinnData,
   pinnLoss64,
   report,
-  setupWebGpu,
   timeIt,
 } from "./lib.mjs";
 
@@ -103,13 +102,7 @@ if (mode === "build") {
   process.exit(0);
 }
 
-if (backend === "webgpu") {
-  result.adapter = await setupWebGpu();
-  log(
-    `nnc: Vulkan adapter ${result.adapter}${isLavapipe(result.adapter) ? "" : " (not lavapipe)"}`,
-  );
-  if (result.adapter === null) result.skipped.push("no WebGPU adapter");
-}
+if (backend === "webgpu") await openWebGpu("nnc", result);
 
 async function run(work, fn) {
   try {

@@ -8,7 +8,6 @@ import {
   describeCheck,
   gradCheck,
   initParams,
-  isLavapipe,
   log,
   LR,
   MATMUL_N,
@@ -18,21 +17,17 @@ import {
   MLP_SIZES,
   mlpData,
   mlpLoss64,
+  openWebGpu,
   PINN_POINTS,
   PINN_SIZES,
   pinnData,
   pinnLoss64,
   report,
-  setupWebGpu,
   timeIt,
 } from "./lib.mjs";
 
 const result = { peer: "jax-js webgpu", adapter: null, rows: [], skipped: [] };
-const adapter = await setupWebGpu();
-result.adapter = adapter;
-log(`jax-js: Vulkan adapter ${adapter}${isLavapipe(adapter) ? "" : " (not lavapipe)"}`);
-if (adapter === null) {
-  result.skipped.push("no WebGPU adapter (set VK_ICD_FILENAMES to lavapipe's ICD)");
+if ((await openWebGpu("jax-js", result)) === null) {
   report(result);
   process.exit(0);
 }

@@ -5,7 +5,6 @@ import {
   describeCheck,
   gradCheck,
   initParams,
-  isLavapipe,
   log,
   LR,
   MATMUL_N,
@@ -15,21 +14,17 @@ import {
   MLP_SIZES,
   mlpData,
   mlpLoss64,
+  openWebGpu,
   PINN_POINTS,
   PINN_SIZES,
   pinnData,
   pinnLoss64,
   report,
-  setupWebGpu,
   timeIt,
 } from "./lib.mjs";
 
 const result = { peer: "tfjs webgpu", adapter: null, rows: [], skipped: [] };
-const adapter = await setupWebGpu();
-result.adapter = adapter;
-log(`tfjs: Vulkan adapter ${adapter}${isLavapipe(adapter) ? "" : " (not lavapipe)"}`);
-if (adapter === null) {
-  result.skipped.push("no WebGPU adapter (set VK_ICD_FILENAMES to lavapipe's ICD)");
+if ((await openWebGpu("tfjs", result)) === null) {
   report(result);
   process.exit(0);
 }
