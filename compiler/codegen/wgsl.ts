@@ -1185,20 +1185,8 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
   code.close();
   code.line("workgroupBarrier();");
   code.close();
-  code.open(`for (var r = 0i; r < ${threadM}i; r = r + 1i)`);
-  code.open(`for (var c = 0i; c < ${threadN}i; c = c + 1i)`);
-  code.line(`let m = row + ty + r * ${down}i;`);
-  code.line(`let n = col + tx + c * ${across}i;`);
-  code.open("if (m < dim_m && n < dim_n)");
-  code.line(`epilogue((b * dim_m + m) * dim_n + n, b, m, n, acc[r * ${threadN}i + c]);`);
-  code.close();
-  code.close();
-  code.close();
-  out.push(
-    code.fn(
-      `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32)`,
-    ),
-  );
+  storeAccumulators(code, threadM, threadN, `row + ty + r * ${down}i`, `col + tx + c * ${across}i`);
+  out.push(mainFn(code, threads));
   return out;
 }
 
@@ -1241,19 +1229,37 @@ function matmulRegisters(s: Shader, k: MatmulKernel): string[] {
       code.line(`${at} = ${at} + a${r} * b${c};`);
     }
   code.close();
+  storeAccumulators(code, threadM, threadN, "row + r", "col + c");
+  out.push(mainFn(code, threads));
+  return out;
+}
+
+/**
+ * Closes a matmul's main loop body: every thread passes its threadM × threadN
+ * accumulators, at rows `m` and columns `n` (expressions of r and c), to the
+ * epilogue, skipping those outside the output.
+ */
+function storeAccumulators(
+  code: Code,
+  threadM: number,
+  threadN: number,
+  m: string,
+  n: string,
+): void {
   code.open(`for (var r = 0i; r < ${threadM}i; r = r + 1i)`);
   code.open(`for (var c = 0i; c < ${threadN}i; c = c + 1i)`);
-  code.line("let m = row + r;");
-  code.line("let n = col + c;");
+  code.line(`let m = ${m};`);
+  code.line(`let n = ${n};`);
   code.open("if (m < dim_m && n < dim_n)");
   code.line(`epilogue((b * dim_m + m) * dim_n + n, b, m, n, acc[r * ${threadN}i + c]);`);
   code.close();
   code.close();
   code.close();
-  out.push(
-    code.fn(
-      `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32)`,
-    ),
+}
+
+/** The matmul entry point around the body in `code`. */
+function mainFn(code: Code, threads: number): string {
+  return code.fn(
+    `@compute @workgroup_size(${threads})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32)`,
   );
-  return out;
 }
