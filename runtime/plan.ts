@@ -108,6 +108,33 @@ export interface GpuKernelSource {
   readonly softwareCode?: string;
 }
 
+/**
+ * Width in texels of every WebGL2 buffer texture: element `j` of a buffer is
+ * texel `(j % GL_ROW, floor(j / GL_ROW))` of a `min(n, GL_ROW) x ceil(n / GL_ROW)`
+ * texture (WebGL2 guarantees textures 2048 wide; see docs/webgl2.md).
+ */
+export const GL_ROW = 2048;
+
+/**
+ * A fused GPU kernel as GLSL ES 3.00 fragment shaders for WebGL2 (see
+ * docs/webgl2.md): one draw per pass, over the kernel's output elements
+ * (`i = y * GL_ROW + x` of the fragment), each pass writing its `outputs`
+ * slots as render targets at locations `0, 1, ...`. Read slot `k` is the
+ * texture uniform `buf<k>`; the size symbols are `uniform ivec4 syms[...]`.
+ */
+export interface GlslKernelSource {
+  /** Access of each slot, as in the kernel (reads first, then writes). */
+  readonly access: readonly ("read" | "write")[];
+  readonly passes: readonly GlslPass[];
+}
+
+export interface GlslPass {
+  /** A complete fragment shader (`#version 300 es` first). */
+  readonly code: string;
+  /** The slots this pass writes, in location order. */
+  readonly outputs: readonly number[];
+}
+
 export interface ParamSpec {
   readonly path: string;
   /** `"param"` for trainable parameters (the default), `"state"` for optimizer state and counters. */

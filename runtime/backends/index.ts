@@ -3,7 +3,7 @@
  * is reported by name, never silently replaced; only `"auto"` chooses.
  */
 import { BackendUnavailableError, NncError } from "../errors.js";
-import type { FunctionPlan, GpuKernelSource, ProgramPlan } from "../plan.js";
+import type { FunctionPlan, GlslKernelSource, GpuKernelSource, ProgramPlan } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import { CpuBackend, type CpuKernel, type Precision } from "./cpu.js";
 import { gpuContext, WebGpuBackend } from "./webgpu.js";
@@ -22,6 +22,8 @@ export interface ModuleKernels {
   readonly cpu: Readonly<Record<string, CpuKernel>>;
   /** WGSL kernels by name, for the functions' `gpu` plans (absent: the module runs on the CPU only). */
   readonly wgsl?: Readonly<Record<string, GpuKernelSource>>;
+  /** GLSL kernels by the same names, for WebGL2 (absent: no WebGL2 kernels). */
+  readonly glsl?: Readonly<Record<string, GlslKernelSource>>;
 }
 
 /** What the module core needs from a backend. Inputs and outputs are host arrays in storage types. */
