@@ -38,12 +38,22 @@ export {
   type GpuLoader,
 } from "./backends/webgpu.js";
 export {
+  glContext,
+  setGlLoader,
+  WebGL2Backend,
+  type GlContext,
+  type GlLoader,
+} from "./backends/webgl2.js";
+export {
   evalSize,
   type BufferSource,
   type BufferSpec,
   type ConstantSpec,
   type DTypeName,
   type FunctionPlan,
+  GL_ROW,
+  type GlslKernelSource,
+  type GlslPass,
   type GpuKernelSource,
   type KernelPlan,
   type Launch,

@@ -59,7 +59,7 @@ export class CompiledModule {
   readonly backend: ConcreteBackendName;
   /** How `f32` data is stored. */
   readonly precision: Precision;
-  /** The GPU adapter in use (`llvmpipe`), or null on the CPU. */
+  /** The GPU in use, or null on the CPU: the WebGPU adapter (`llvmpipe`) or the WebGL2 renderer string. */
   readonly adapter: string | null;
   /** Null once disposed. */
   private impl: Backend | null;
@@ -89,9 +89,9 @@ export class CompiledModule {
       throw new ArgumentError(`seed must be an integer in [-2^31, 2^32), got ${seed}`);
     }
     const backend = options.backend ?? "auto";
-    if (backend === "webgpu" && precision !== "f32")
+    if ((backend === "webgpu" || backend === "webgl2") && precision !== "f32")
       throw new ArgumentError(
-        `precision "${precision}" is not available on backend "webgpu", which computes in f32; use precision "f32", or backend "cpu" for f64`,
+        `precision "${precision}" is not available on backend "${backend}", which computes in f32; use precision "f32", or backend "cpu" for f64`,
       );
     const impl = await createBackend(backend, plan, kernels, precision);
     const module = new CompiledModule(plan, impl);

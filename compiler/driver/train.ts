@@ -332,6 +332,7 @@ export async function trainCommand(
       precision: options.precision ?? "f32",
     },
     result.planned.gpuKernels,
+    result.planned.glslKernels,
   );
   try {
     let startStep = 0;

@@ -1,11 +1,23 @@
 /**
  * Backend selection. A backend that is asked for by name and is not available
- * is reported by name, never silently replaced; only `"auto"` chooses.
+ * is reported by name, never silently replaced; only `"auto"` chooses, in
+ * this order: WebGPU, then WebGL2, then the CPU.
+ *
+ * - `"cpu"` runs the module's JavaScript kernels (f32 or f64 storage).
+ * - `"webgpu"` runs its WGSL kernels on a WebGPU device (`navigator.gpu`, or
+ *   the npm package `webgpu` in Node); f32 only.
+ * - `"webgl2"` runs its GLSL kernels as fragment shaders on a WebGL2 context
+ *   (a browser's `OffscreenCanvas` or canvas, with `EXT_color_buffer_float`);
+ *   f32 only; unavailable in Node.
+ * - `"auto"` picks the first of WebGPU and WebGL2 that can run here and for
+ *   which the module has kernels, when the precision is f32; else the CPU.
+ *   `module.backend` and `module.adapter` say what it picked.
  */
 import { BackendUnavailableError, NncError } from "../errors.js";
 import type { FunctionPlan, GlslKernelSource, GpuKernelSource, ProgramPlan } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import { CpuBackend, type CpuKernel, type Precision } from "./cpu.js";
+import { glContext, WebGL2Backend } from "./webgl2.js";
 import { gpuContext, WebGpuBackend } from "./webgpu.js";
 
 /** A backend to run on; `"auto"` picks the best available one. */
@@ -56,9 +68,13 @@ export interface Backend {
   dispose(): void;
 }
 
-/** The backends that can run here, best first (WebGPU when a GPU adapter is found). */
+/**
+ * The backends that can run here, best first: WebGPU when a GPU adapter is
+ * found, WebGL2 when a context with float render targets can be made, the CPU.
+ */
 export async function availableBackends(): Promise<ConcreteBackendName[]> {
-  return (await webgpuAvailable()) ? ["webgpu", "cpu"] : ["cpu"];
+  const [webgpu, webgl2] = await Promise.all([webgpuAvailable(), webgl2Available()]);
+  return [...(webgpu ? ["webgpu" as const] : []), ...(webgl2 ? ["webgl2" as const] : []), "cpu"];
 }
 
 /** Whether a WebGPU adapter can be opened here (the failure is remembered). */
@@ -72,12 +88,25 @@ async function webgpuAvailable(): Promise<boolean> {
   }
 }
 
-/** Whether every function of the plan (and its initializer) has GPU kernels in the module. */
-function hasGpuKernels(plan: ProgramPlan, kernels: ModuleKernels): boolean {
-  const wgsl = kernels.wgsl;
-  if (wgsl === undefined) return false;
+/** Whether a WebGL2 context with float render targets can be made here (the failure is remembered). */
+async function webgl2Available(): Promise<boolean> {
+  try {
+    await glContext();
+    return true;
+  } catch (e) {
+    if (e instanceof BackendUnavailableError) return false;
+    throw e;
+  }
+}
+
+/** Whether every function of the plan (and its initializer) has GPU kernels in `table`. */
+function hasGpuKernels(
+  plan: ProgramPlan,
+  table: Readonly<Record<string, unknown>> | undefined,
+): boolean {
+  if (table === undefined) return false;
   return allFunctions(plan).every(
-    (f) => f.gpu !== undefined && f.gpu.launches.every((l) => Object.hasOwn(wgsl, l.kernel)),
+    (f) => f.gpu !== undefined && f.gpu.launches.every((l) => Object.hasOwn(table, l.kernel)),
   );
 }
 
@@ -85,17 +114,32 @@ function allFunctions(plan: ProgramPlan): FunctionPlan[] {
   return [...Object.values(plan.functions), ...(plan.init === null ? [] : [plan.init])];
 }
 
-function unavailable(name: string): BackendUnavailableError {
-  if (!BACKEND_NAMES.includes(name as BackendName)) {
-    return new BackendUnavailableError(
-      name,
-      `unknown backend ${JSON.stringify(name)}; use one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}`,
-    );
-  }
+function unknown(name: string): BackendUnavailableError {
   return new BackendUnavailableError(
     name,
-    `backend ${JSON.stringify(name)} is not available: this build of nnc supports "cpu" and "webgpu"`,
+    `unknown backend ${JSON.stringify(name)}; use one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}`,
   );
+}
+
+/** A GPU backend needs f32 and kernels of its language for every function. */
+function checkGpuModule(
+  name: "webgpu" | "webgl2",
+  plan: ProgramPlan,
+  table: Readonly<Record<string, unknown>> | undefined,
+  precision: Precision,
+): void {
+  if (precision !== "f32")
+    throw new NncError(
+      `backend ${JSON.stringify(name)} computes in f32 only; precision ${JSON.stringify(precision)} needs backend "cpu"`,
+    );
+  const language = name === "webgpu" ? "WGSL" : "GLSL";
+  const missing = allFunctions(plan).find((f) => f.gpu === undefined);
+  const none = table === undefined || Object.keys(table).length === 0;
+  if (none || missing !== undefined)
+    throw new BackendUnavailableError(
+      name,
+      `backend ${JSON.stringify(name)} is not available for this module: ${none || missing === undefined ? `it was built without ${name === "webgpu" ? "GPU" : language} kernels` : `function ${missing.name} has no GPU kernels`}; rebuild it with a version of nnc that emits ${language}, or use backend "cpu"`,
+    );
 }
 
 /** Every kernel a step names must exist, so a malformed module fails at load time, not mid-call. */
@@ -118,18 +162,19 @@ function checkKernels(
 /** Every kernel a launch names must exist and bind as many buffers as it declares. */
 function checkGpuKernels(
   plan: ProgramPlan,
-  kernels: Readonly<Record<string, GpuKernelSource>>,
+  kernels: Readonly<Record<string, GpuKernelSource | GlslKernelSource>>,
+  language: "WGSL" | "GLSL",
 ): void {
   for (const fn of allFunctions(plan)) {
     for (const launch of fn.gpu?.launches ?? []) {
       const k = Object.hasOwn(kernels, launch.kernel) ? kernels[launch.kernel] : undefined;
       if (k === undefined)
         throw new NncError(
-          `malformed module: function ${fn.name} uses WGSL kernel ${JSON.stringify(launch.kernel)}, which the module does not define`,
+          `malformed module: function ${fn.name} uses ${language} kernel ${JSON.stringify(launch.kernel)}, which the module does not define`,
         );
       if (k.access.length !== launch.buffers.length)
         throw new NncError(
-          `malformed module: function ${fn.name} binds ${launch.buffers.length} buffers to WGSL kernel ${JSON.stringify(launch.kernel)}, which has ${k.access.length} slots`,
+          `malformed module: function ${fn.name} binds ${launch.buffers.length} buffers to ${language} kernel ${JSON.stringify(launch.kernel)}, which has ${k.access.length} slots`,
         );
     }
   }
@@ -137,8 +182,9 @@ function checkGpuKernels(
 
 /**
  * Builds the backend `name` for a plan; throws {@link BackendUnavailableError}
- * when it cannot run here. `"auto"` picks WebGPU when a GPU adapter exists,
- * the precision is f32 and the module has GPU kernels; otherwise the CPU.
+ * when it cannot run here. `"auto"` picks, when the precision is f32, WebGPU
+ * if a GPU adapter exists and the module has WGSL kernels, else WebGL2 if a
+ * context can be made and the module has GLSL kernels; otherwise the CPU.
  */
 export async function createBackend(
   name: BackendName,
@@ -149,31 +195,31 @@ export async function createBackend(
   let concrete: string = name;
   if (name === "auto")
     concrete =
-      precision === "f32" && hasGpuKernels(plan, kernels) && (await webgpuAvailable())
-        ? "webgpu"
-        : "cpu";
+      precision !== "f32"
+        ? "cpu"
+        : hasGpuKernels(plan, kernels.wgsl) && (await webgpuAvailable())
+          ? "webgpu"
+          : hasGpuKernels(plan, kernels.glsl) && (await webgl2Available())
+            ? "webgl2"
+            : "cpu";
   switch (concrete) {
     case "cpu":
       checkKernels(plan, kernels.cpu, "cpu");
       return new CpuBackend(plan, kernels.cpu, precision);
     case "webgpu": {
-      if (precision !== "f32")
-        throw new NncError(
-          `backend "webgpu" computes in f32 only; precision ${JSON.stringify(precision)} needs backend "cpu"`,
-        );
-      const wgsl = kernels.wgsl;
-      const missing = allFunctions(plan).find((f) => f.gpu === undefined);
-      const none = wgsl === undefined || Object.keys(wgsl).length === 0;
-      if (none || missing !== undefined)
-        throw new BackendUnavailableError(
-          "webgpu",
-          `backend "webgpu" is not available for this module: ${none || missing === undefined ? "it was built without GPU kernels" : `function ${missing.name} has no GPU kernels`}; rebuild it with a version of nnc that emits WGSL, or use backend "cpu"`,
-        );
-      checkGpuKernels(plan, wgsl!);
+      checkGpuModule("webgpu", plan, kernels.wgsl, precision);
+      const wgsl = kernels.wgsl ?? {};
+      checkGpuKernels(plan, wgsl, "WGSL");
       return WebGpuBackend.create(plan, wgsl);
     }
+    case "webgl2": {
+      checkGpuModule("webgl2", plan, kernels.glsl, precision);
+      const glsl = kernels.glsl ?? {};
+      checkGpuKernels(plan, glsl, "GLSL");
+      return WebGL2Backend.create(plan, glsl);
+    }
     default:
-      throw unavailable(concrete);
+      throw unknown(concrete);
   }
 }
 

@@ -388,7 +388,7 @@ describe("lifecycle and backends", () => {
     const gl = module({ backend: "webgl2" });
     await expect(gl).rejects.toThrow(BackendUnavailableError);
     await expect(gl).rejects.toThrow(
-      'backend "webgl2" is not available: this build of nnc supports "cpu" and "webgpu"',
+      'backend "webgl2" is not available for this module: it was built without GLSL kernels',
     );
     await expect(gl).rejects.toBeInstanceOf(NncError);
     await expect(module({ backend: "tpu" as never })).rejects.toThrow(

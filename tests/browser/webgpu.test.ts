@@ -1,38 +1,39 @@
 /**
  * The generated module in a real browser: examples are compiled with the
  * compiler library API to `tests/.tmp/browser/out/`, served with a small page
- * (`page.html`, `page.js`) from 127.0.0.1 (a secure context, as WebGPU needs),
- * and Debian's headless Chromium (driven by playwright-core; never a
- * downloaded browser) imports the module, creates it on the backend under test
+ * (`page.html`, `page.js`) from 127.0.0.1 (see session.ts), and Debian's
+ * headless Chromium imports the module, creates it on the backend under test
  * and runs its functions. The results must match the same functions run on
  * the CPU backend in this Node process.
  *
  * The `cpu` case checks the harness itself (and that the generated module and
  * its runtime load in a browser: no Node built-in may be imported at top
  * level). The `webgpu` case runs once the runtime copied into the output has a
- * WebGPU backend; until then it is skipped with the reason printed.
+ * WebGPU backend, and the `webgl2` case once the compiled modules carry GLSL
+ * kernels; until then each is skipped with the reason printed.
  *
  * Without `/usr/bin/chromium` the file is skipped (install it with
  * `bash scripts/install-gpu-hosts.sh`); under `CI=true` that is a failure.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import type { Server } from "node:http";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
 import { compile } from "../../compiler/pipeline.js";
+import {
+  BROWSER_DIR,
+  closeServer,
+  describeBrowser,
+  openBrowser,
+  origin,
+  serve,
+  type Browser,
+  type BrowserPage,
+} from "./session.js";
 
-/** Debian's chromium; `NNC_CHROMIUM` names another binary (or a missing one, to test the skip). */
-const CHROMIUM = process.env["NNC_CHROMIUM"] ?? "/usr/bin/chromium";
-const IN_CI = process.env.CI === "true" || process.env.CI === "1";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const INSTALL_HINT = "install it with `bash scripts/install-gpu-hosts.sh`";
-
-const HERE = resolve("tests/browser");
 const TMP = resolve("tests/.tmp/browser");
 const OUT = join(TMP, "out");
 
@@ -241,110 +242,18 @@ function compare(got: Result[], want: Result[], calls: Call[]): void {
   });
 }
 
-// ------------------------------------------------------------------ the server and the browser
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".map": "application/json",
-  ".ts": "text/plain; charset=utf-8",
-};
-
-/** `/` and `/page.js` from tests/browser; `/out/...` from the compiled output. */
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
-    let file: string | null = null;
-    if (path === "/" || path === "/index.html") file = join(HERE, "page.html");
-    else if (path === "/page.js") file = join(HERE, "page.js");
-    else if (path.startsWith("/out/")) {
-      const p = normalize(join(OUT, path.slice("/out/".length)));
-      if (p.startsWith(OUT + sep)) file = p;
-    }
-    if (path === "/favicon.ico") {
-      res.writeHead(204).end();
-      return;
-    }
-    if (file === null || !existsSync(file)) {
-      res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${path}`);
-      return;
-    }
-    res
-      .writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-      })
-      .end(readFileSync(file));
-  });
-  return new Promise((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => ok(server));
-  });
-}
-
-interface Browser {
-  evaluate<T>(fn: string, arg?: unknown): Promise<T>;
-  log: string[];
-  close(): Promise<void>;
-}
-
-async function openBrowser(url: string): Promise<Browser> {
-  const { chromium } = await import("playwright-core");
-  const userDataDir = mkdtempSync(join(tmpdir(), "nnc-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--enable-unsafe-webgpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const log: string[] = [];
-  page.on("console", (m) => log.push(`[${m.type()}] ${m.text()}`));
-  page.on("pageerror", (e) => log.push(`[pageerror] ${e.message}`));
-  await page.goto(url);
-  await page.waitForFunction(() => (globalThis as { nncReady?: boolean }).nncReady === true, null, {
-    timeout: 30_000,
-  });
-  return {
-    log,
-    evaluate: <T>(fn: string, arg?: unknown) =>
-      page.evaluate(
-        ([name, a]) => (globalThis as unknown as Record<string, (x: unknown) => T>)[name]!(a),
-        [fn, arg] as const,
-      ) as Promise<T>,
-    close: async () => {
-      await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 // ------------------------------------------------------------------ the tests
 
-if (!HAVE_CHROMIUM) {
-  console.warn(
-    `tests/browser: ${CHROMIUM} not found: ${IN_CI ? "failing (CI=true)" : "skipping the browser tests"}; ${INSTALL_HINT}`,
-  );
-  describe("generated modules in headless Chromium", () => {
-    // Under CI a missing browser is a failure; elsewhere the test is skipped, with the reason.
-    (IN_CI ? it : it.skip)(`needs ${CHROMIUM}: ${INSTALL_HINT}`, () => {
-      throw new Error(`${CHROMIUM} not found (CI=true): ${INSTALL_HINT}`);
-    });
-  });
+/** Does the compiled module carry GLSL kernels for WebGL2? */
+function moduleHasGlsl(): boolean {
+  const file = join(OUT, "mlp", "mlp.js");
+  return existsSync(file) && readFileSync(file, "utf8").includes("$glslKernels");
 }
 
-describe.runIf(HAVE_CHROMIUM)("generated modules in headless Chromium", () => {
+describeBrowser("generated modules in headless Chromium", () => {
   let server: Server | null = null;
   let browser: Browser | null = null;
+  let page: BrowserPage | null = null;
   const reference: Record<string, Result[]> = {};
 
   beforeAll(async () => {
@@ -353,34 +262,42 @@ describe.runIf(HAVE_CHROMIUM)("generated modules in headless Chromium", () => {
       await build(job);
       reference[name] = await runInNode(job);
     }
-    server = await serve();
-    const { port } = server.address() as AddressInfo;
-    browser = await openBrowser(`http://127.0.0.1:${port}/`);
+    server = await serve([
+      { prefix: "/out/", dir: OUT },
+      { prefix: "/", dir: BROWSER_DIR },
+    ]);
+    browser = await openBrowser();
+    page = await browser.open(`${origin(server)}/`);
   }, 300_000);
 
   afterAll(async () => {
-    if (browser && browser.log.length > 0)
-      console.log(`browser console:\n  ${browser.log.join("\n  ")}`);
+    const log = browser?.logs() ?? [];
+    if (log.length > 0) console.log(`browser console:\n  ${log.join("\n  ")}`);
     await browser?.close();
-    await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+    await closeServer(server);
   });
 
   it("reports the browser's WebGPU adapter", async () => {
-    const info = await browser!.evaluate<Record<string, unknown>>("nncAdapter");
+    const info = await page!.evaluate<Record<string, unknown>>("nncAdapter");
     console.log(`tests/browser: Chromium WebGPU adapter: ${JSON.stringify(info)}`);
     expect(info["secure"]).toBe(true);
     expect(info["error"], "WebGPU adapter in headless Chromium").toBeUndefined();
   });
 
-  for (const backend of ["cpu", "webgpu"] as const) {
+  for (const backend of ["cpu", "webgpu", "webgl2"] as const) {
     for (const [name, job] of Object.entries(JOBS)) {
       it(`${name} on ${backend} in the browser matches the CPU backend in Node`, async (ctx) => {
-        if (backend === "webgpu" && !runtimeHasWebgpu()) {
-          const why = "the runtime copied into the compiled module has no WebGPU backend yet";
-          console.log(`tests/browser: ${name} on webgpu skipped: ${why}`);
+        const why =
+          backend === "webgpu" && !runtimeHasWebgpu()
+            ? "the runtime copied into the compiled module has no WebGPU backend yet"
+            : backend === "webgl2" && !moduleHasGlsl()
+              ? "the compiled module carries no GLSL kernels yet"
+              : null;
+        if (why !== null) {
+          console.log(`tests/browser: ${name} on ${backend} skipped: ${why}`);
           ctx.skip(why);
         }
-        const reply = await browser!.evaluate<RunReply>("nncRun", {
+        const reply = await page!.evaluate<RunReply>("nncRun", {
           module: moduleUrl(job),
           cls: job.cls,
           backend,

@@ -143,7 +143,7 @@ describe("nnc train: other user errors", () => {
     expect(r.err).toContain("warning[W0601]");
   });
 
-  it("--backend webgl2 (not built yet) fails naming the backend", async () => {
+  it("--backend webgl2 in Node (no browser) fails naming the backend", async () => {
     const r = await nnc(["train", join(dir, "good.nn"), "--backend", "webgl2", ...out()]);
     expectUserError(r);
     expect(r.err).toMatch(/^nnc: backend "webgl2" is not available/);
