@@ -48,6 +48,7 @@ const CLASS_MEMBERS = new Set([
   "constructor",
   "create",
   "backend",
+  "adapter",
   "parameters",
   "setParameters",
   "dispose",
@@ -137,15 +138,16 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(`  private readonly module: $CompiledModule;`);
   lines.push(`  private constructor(module: $CompiledModule) { this.module = module; }`);
   lines.push(
-    `  /** Creates the module on a backend (\`"cpu"\`, \`"webgpu"\` or \`"auto"\`) and initializes its parameters from \`seed\`. */`,
+    `  /** Creates the module on a backend (\`"cpu"\`, \`"webgpu"\`, \`"webgl2"\` or \`"auto"\`) and initializes its parameters from \`seed\`. */`,
   );
   lines.push(`  static async create(options: $ModuleOptions = {}): Promise<${cls}> {`);
   lines.push(
-    `    return new ${cls}(await $CompiledModule.create(${planVar}, { cpu: $cpuKernels, wgsl: $wgslKernels }, options));`,
+    `    return new ${cls}(await $CompiledModule.create(${planVar}, { cpu: $cpuKernels, wgsl: $wgslKernels, glsl: $glslKernels }, options));`,
   );
   lines.push(`  }`);
   lines.push(`  /** The backend in use. */`);
   lines.push(`  get backend(): string { return this.module.backend; }`);
+  lines.push(`  get adapter(): string | null { return this.module.adapter; }`);
   for (const [name, f] of Object.entries(u.plan.functions)) {
     const m = methodName(name);
     const params = f.inputs.map((i) => `${safeIdent(i.name)}: $TensorLike`).join(", ");
@@ -225,7 +227,7 @@ export function nodeHelpersImport(runtimeImport: string): string {
 export function generateModuleSource(p: PlannedProgram, runtimeImport: string): string {
   const parts: string[] = [header(p), ""];
   parts.push(
-    `import { CompiledModule as $CompiledModule, type CallOptions as $CallOptions, type CpuKernel as $CpuKernel, type GpuKernelSource as $GpuKernelSource, type ModuleOptions as $ModuleOptions, type ProgramPlan as $ProgramPlan, type Tensor as $Tensor, type TensorLike as $TensorLike } from ${JSON.stringify(runtimeImport)};`,
+    `import { CompiledModule as $CompiledModule, type CallOptions as $CallOptions, type CpuKernel as $CpuKernel, type GlslKernelSource as $GlslKernelSource, type GpuKernelSource as $GpuKernelSource, type ModuleOptions as $ModuleOptions, type ProgramPlan as $ProgramPlan, type Tensor as $Tensor, type TensorLike as $TensorLike } from ${JSON.stringify(runtimeImport)};`,
   );
   parts.push("");
   parts.push(KERNEL_ARRAY_TYPE);
@@ -238,6 +240,10 @@ export function generateModuleSource(p: PlannedProgram, runtimeImport: string): 
   parts.push("");
   parts.push(
     `const $wgslKernels: Record<string, $GpuKernelSource> = ${jsLiteral(Object.fromEntries(p.gpuKernels.map((k) => [k.name, { code: k.source.code, access: k.source.access, ...(k.source.softwareCode === undefined ? {} : { softwareCode: k.source.softwareCode }) }])))};`,
+  );
+  parts.push("");
+  parts.push(
+    `const $glslKernels: Record<string, $GlslKernelSource> = ${jsLiteral(Object.fromEntries(p.glslKernels.map((k) => [k.name, { access: k.source.access, passes: k.source.passes.map((q) => ({ code: q.code, outputs: q.outputs })) }])))};`,
   );
   parts.push("");
   p.units.forEach((u, i) => {

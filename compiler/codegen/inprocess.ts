@@ -6,7 +6,7 @@
  */
 import type { CpuKernel } from "../../runtime/backends/cpu.js";
 import { CompiledModule, type ModuleOptions } from "../../runtime/module.js";
-import type { GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
+import type { GlslKernelSource, GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
 import { InternalCompilerError } from "../diagnostics/diagnostic.js";
 import { kernelBodyToJs, type KernelSource } from "./ts.js";
 
@@ -25,20 +25,36 @@ export function compileKernels(kernels: readonly KernelSource[]): Record<string,
   return out;
 }
 
+/** Sources by kernel name. */
+function byName<T>(
+  list: readonly { readonly name: string; readonly source: T }[],
+): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of list) out[k.name] = k.source;
+  return out;
+}
+
 /**
  * Loads a planned program in this process and creates a module on
- * `options.backend` (default `"auto"`: WebGPU when there are GPU kernels and an
- * adapter, else the CPU). `gpuKernels` are the program's WGSL kernels.
+ * `options.backend` (default `"auto"`: the best available backend with
+ * kernels in the module). `gpuKernels` are the program's WGSL kernels and
+ * `glslKernels` its GLSL kernels for WebGL2 (each absent: none).
  */
 export function loadInProcess(
   plan: ProgramPlan,
   kernels: readonly KernelSource[],
   options: ModuleOptions = {},
   gpuKernels?: readonly { readonly name: string; readonly source: GpuKernelSource }[],
+  glslKernels?: readonly { readonly name: string; readonly source: GlslKernelSource }[],
 ): Promise<CompiledModule> {
   const cpu = compileKernels(kernels);
-  if (gpuKernels === undefined) return CompiledModule.create(plan, { cpu }, options);
-  const wgsl: Record<string, GpuKernelSource> = {};
-  for (const k of gpuKernels) wgsl[k.name] = k.source;
-  return CompiledModule.create(plan, { cpu, wgsl }, options);
+  return CompiledModule.create(
+    plan,
+    {
+      cpu,
+      ...(gpuKernels === undefined ? {} : { wgsl: byName(gpuKernels) }),
+      ...(glslKernels === undefined ? {} : { glsl: byName(glslKernels) }),
+    },
+    options,
+  );
 }

@@ -3,12 +3,13 @@
  * `init` and functions) and one for the top-level functions, with the CPU
  * kernels of all plans shared when their code is identical.
  */
-import type { GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
+import type { GlslKernelSource, GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
 import type { IrProgram } from "../lower/lower.js";
 import { FUNCTIONS_CLASS } from "../check/elaborate.js";
 import type { CheckedTrain } from "../check/types.js";
 import { planProgram, type NamedKernel } from "./plan.js";
 import { printKernel } from "../kernel/print.js";
+import { renderGlsl } from "./glsl.js";
 import { renderWgsl } from "./wgsl.js";
 import type { KernelSource } from "./ts.js";
 
@@ -33,6 +34,8 @@ export interface PlannedProgram {
   readonly fusedKernels: readonly NamedKernel[];
   /** The WGSL source of every fused kernel, by the names launches use (`g0, g1, ...`). */
   readonly gpuKernels: readonly { readonly name: string; readonly source: GpuKernelSource }[];
+  /** The GLSL passes of every fused kernel for WebGL2, by the same names. */
+  readonly glslKernels: readonly { readonly name: string; readonly source: GlslKernelSource }[];
 }
 
 export { FUNCTIONS_CLASS };
@@ -120,7 +123,8 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
     });
   }
   const gpuKernels = fusedKernels.map((k) => ({ name: k.name, source: renderWgsl(k.kernel) }));
-  return { name: ir.name, units, kernels, fusedKernels, gpuKernels };
+  const glslKernels = fusedKernels.map((k) => ({ name: k.name, source: renderGlsl(k.kernel) }));
+  return { name: ir.name, units, kernels, fusedKernels, gpuKernels, glslKernels };
 }
 
 /** A readable dump of the plans (`--dump-after=plan`). */

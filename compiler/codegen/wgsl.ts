@@ -27,42 +27,28 @@
 import type { GpuKernelSource } from "../../runtime/plan.js";
 import type { DType } from "../core/dtype.js";
 import { assertNever, invariant } from "../diagnostics/diagnostic.js";
-import type { BinaryFn, ReduceFn, UnaryFn } from "../ir/ops.js";
+import type { Block, Kernel, MapKernel, MatmulKernel, ReduceKernel } from "../kernel/kernelIr.js";
 import {
-  exprDtype,
-  type Block,
-  type IdxFn,
-  type Kernel,
-  type KExpr,
-  type MapKernel,
-  type MatmulKernel,
-  type ReduceKernel,
-  type Stmt,
-  type Store,
-} from "../kernel/kernelIr.js";
+  argmaxNone,
+  argmaxTakes,
+  checkReduce,
+  Code,
+  mapBody,
+  Printer,
+  reduceBody,
+  reduceInit,
+  reduceStep,
+  serialReduceBody,
+  type Dialect,
+  type Helper,
+} from "./cstyle.js";
 
-// Note [Literals are not constant expressions]
-// WGSL evaluates an expression whose operands are all literals at shader
-// creation, and rejects the shader when the value is not a finite f32 or a
-// builtin's domain is violated: `1.0f / 0.0f`, `log(-1.0f)`, `exp(100.0f)`
-// and `bitcast<f32>(0x7fc00000u)` all fail to compile, although the same
-// operations on run-time values are fine (and are what the CPU reference
-// computes). So an operation whose operands would all be literals gets its
-// first operand through a `let` (`let c0 = 1.0f;`): an identifier bound by
-// `let` is a run-time value. NaN, infinities and -0 are printed as calls of
-// the `f32_bits` helper, which are run-time values too.
-
-// Note [NaN on the GPU]
-// WGSL lets implementations assume that no NaN occurs, and Dawn on Vulkan
-// compiles `a != b` on f32 as an ordered comparison (false when either is
-// NaN), where the CPU reference's `!==` is true. So NaN is tested on the bits
-// (`is_nan`), `!=` on f32 is printed `!(a == b)`, and the helpers whose CPU
-// counterparts propagate NaN (`max_f32`, `pow_f32`, …) test for it first.
-// Subnormal results may still be flushed to zero by the device.
+// See Note [Literals are not constant expressions] and Note [NaN on the GPU]
+// in cstyle.ts: both apply to WGSL.
 
 /** Renders `kernel` as a WGSL compute shader with the access of each slot. */
 export function renderWgsl(kernel: Kernel): GpuKernelSource {
-  const s = new Shader(kernel);
+  const s = new Printer(kernel, WGSL);
   let parts: string[];
   switch (kernel.kind) {
     case "map":
@@ -77,86 +63,26 @@ export function renderWgsl(kernel: Kernel): GpuKernelSource {
     default:
       return assertNever(kernel, "kernel kind");
   }
-  const code = [s.declarations(), ...s.helperSources(), ...parts].join("\n\n") + "\n";
+  const code = [declarations(kernel), ...s.helperSources(), ...parts].join("\n\n") + "\n";
   const access = kernel.bindings.map((b) => b.access);
   if (kernel.kind !== "matmul") return { code, access };
-  const sw = new Shader(kernel);
+  const sw = new Printer(kernel, WGSL);
   const swParts = matmulRegisters(sw, kernel);
-  const softwareCode = [sw.declarations(), ...sw.helperSources(), ...swParts].join("\n\n") + "\n";
+  const softwareCode =
+    [declarations(kernel), ...sw.helperSources(), ...swParts].join("\n\n") + "\n";
   return { code, access, softwareCode };
 }
 
 // ---------------------------------------------------------------- helpers
 
-/** Names of the helper functions a shader may declare. */
-type WgslHelper =
-  | "f32_bits"
-  | "is_nan"
-  | "is_inf"
-  | "mix32"
-  | "random_key"
-  | "random_uniform"
-  | "random_normal"
-  | "erf_f32"
-  | "sigmoid_f32"
-  | "tanh_f32"
-  | "log1p_f32"
-  | "sign_f32"
-  | "max_f32"
-  | "min_f32"
-  | "pow_f32"
-  | "fmod_f32"
-  | "mod_f32"
-  | "pow_i32"
-  | "div_i32"
-  | "mod_i32"
-  | "to_i32";
-
-/** Declaration order of helpers (fixed, so output is deterministic). */
-const HELPER_ORDER: readonly WgslHelper[] = [
-  "f32_bits",
-  "is_nan",
-  "is_inf",
-  "mix32",
-  "random_key",
-  "random_uniform",
-  "random_normal",
-  "erf_f32",
-  "sigmoid_f32",
-  "tanh_f32",
-  "log1p_f32",
-  "sign_f32",
-  "max_f32",
-  "min_f32",
-  "pow_f32",
-  "fmod_f32",
-  "mod_f32",
-  "pow_i32",
-  "div_i32",
-  "mod_i32",
-  "to_i32",
-];
-
-/** The helpers each helper calls. */
-const HELPER_DEPS: Readonly<Partial<Record<WgslHelper, readonly WgslHelper[]>>> = {
-  random_key: ["mix32"],
-  random_uniform: ["mix32", "random_key"],
-  random_normal: ["mix32", "random_key"],
-  erf_f32: ["is_nan"],
-  tanh_f32: ["is_nan"],
-  sign_f32: ["is_nan"],
-  max_f32: ["f32_bits", "is_nan"],
-  min_f32: ["f32_bits", "is_nan"],
-  pow_f32: ["f32_bits", "is_nan", "is_inf"],
-  mod_f32: ["f32_bits", "is_nan", "is_inf", "fmod_f32"],
-  to_i32: ["is_nan"],
-};
-
 const NAN = "f32_bits(0x7fc00000u)";
 const INF = "f32_bits(0x7f800000u)";
 
+/** The helpers that replace GLSL builtins; WGSL's builtins are used as they are. */
+type GlslOnly = "exp_f32" | "log_f32" | "sqrt_f32" | "sin_turn" | "sin_f32" | "cos_f32" | "tan_f32";
+
 /** Source of every helper; each is pure (it reads only its arguments). */
-const HELPERS: Readonly<Record<WgslHelper, string>> = {
+const HELPERS: Readonly<Record<Exclude<Helper, GlslOnly>, string>> = {
   // NaN, infinities and -0 as run-time values (see Note [Literals are not constant expressions])
   f32_bits: `fn f32_bits(x: u32) -> f32 {
   return bitcast<f32>(x);
@@ -490,34 +416,7 @@ const HELPERS: Readonly<Record<WgslHelper, string>> = {
 }`,
 };
 
-// ---------------------------------------------------------------- literals
-
-const F32_MAX = 3.4028234663852886e38;
-
-/** The bits of `v` rounded to f32 (NaN as the quiet NaN 0x7fc00000). */
-function f32Bits(v: number): number {
-  if (Number.isNaN(v)) return 0x7fc00000;
-  const view = new DataView(new ArrayBuffer(4));
-  view.setFloat32(0, v);
-  return view.getUint32(0);
-}
-
-/**
- * A non-negative finite f32 as the shortest decimal WGSL literal that reads
- * back as it (`3.0f`, `0.1f`, `1e-10f`). The decimal must not exceed the
- * largest f32, or WGSL rejects it.
- */
-function f32Decimal(v: number): string {
-  let text = String(v);
-  for (let p = 1; p <= 9; p++) {
-    const n = Number(v.toPrecision(p));
-    if (Math.fround(n) === v && n <= F32_MAX) {
-      text = String(n);
-      break;
-    }
-  }
-  return /[.e]/.test(text) ? `${text}f` : `${text}.0f`;
-}
+// ---------------------------------------------------------------- the dialect
 
 /** A WGSL type name for a value of `dtype` held in a register. */
 function wgslType(dtype: DType): string {
@@ -529,328 +428,48 @@ function storageType(dtype: DType): string {
   return dtype === "bool" ? "u32" : dtype;
 }
 
-/** A printed expression; `konst` when WGSL would evaluate it at shader creation. */
-interface Printed {
-  readonly code: string;
-  readonly konst: boolean;
-}
+/** WGSL: `let`/`var`, suffixed literals, `select(f, t, cond)`, storage buffers indexed directly. */
+const WGSL: Dialect = {
+  name: "wgsl",
+  helpers: HELPERS,
+  deps: {},
+  guarded: {},
+  floatSuffix: "f",
+  // WGSL's round is half to even
+  roundEven: "round",
+  type: wgslType,
+  int: (value) => {
+    if (value === -2147483648) return "i32(-2147483648)";
+    return value < 0 ? `(-${-value}i)` : `${value}i`;
+  },
+  let: (name, _dtype, value) => `let ${name} = ${value};`,
+  var: (name, dtype, init) =>
+    init === undefined ? `var ${name}: ${wgslType(dtype)};` : `var ${name} = ${init};`,
+  select: (cond, ifTrue, ifFalse) => `select(${ifFalse}, ${ifTrue}, ${cond})`,
+  logical: (fn, a, b) => `(${a} ${fn === "and" ? "&" : "|"} ${b})`,
+  load: (slot, dtype, index) => {
+    const at = `buf${slot}[${index}]`;
+    return dtype === "bool" ? `(${at} != 0u)` : at;
+  },
+  store: (slot, dtype, value) =>
+    `buf${slot}[i] = ${dtype === "bool" ? `select(0u, 1u, ${value})` : value};`,
+  fnHeader: (name, params, ret) =>
+    `fn ${name}(${params.map(([p, t]) => `${p}: ${wgslType(t)}`).join(", ")})${ret === null ? "" : ` -> ${wgslType(ret)}`}`,
+  countUp: (name, limit) => `for (var ${name} = 0i; ${name} < ${limit}; ${name} = ${name} + 1i)`,
+};
 
-// ---------------------------------------------------------------- code builder
-
-/** Lines of one WGSL function body, with indentation. */
-class Code {
-  private readonly lines: string[] = [];
-  private depth: number;
-
-  constructor(depth = 1) {
-    this.depth = depth;
-  }
-
-  line(s: string): void {
-    this.lines.push("  ".repeat(this.depth) + s);
-  }
-
-  open(header: string): void {
-    this.line(`${header} {`);
-    this.depth++;
-  }
-
-  close(): void {
-    this.depth--;
-    this.line("}");
-  }
-
-  /** The function `header { lines }`. */
-  fn(header: string): string {
-    invariant(this.depth === 1, "wgsl: unbalanced blocks");
-    return [`${header} {`, ...this.lines, "}"].join("\n");
-  }
-}
-
-/** Shader-wide state: the kernel, the helpers used, the hoisted literal counter. */
-class Shader {
-  private readonly helpersUsed = new Set<WgslHelper>();
-  private consts = 0;
-
-  constructor(readonly kernel: Kernel) {}
-
-  /** Marks a helper (and what it calls) as used and returns its name. */
-  helper(h: WgslHelper): string {
-    this.helpersUsed.add(h);
-    for (const d of HELPER_DEPS[h] ?? []) this.helpersUsed.add(d);
-    return h;
-  }
-
-  /** The binding declarations: storage slots, then the size symbols. */
-  declarations(): string {
-    const k = this.kernel;
-    const lines = k.bindings.map((b, slot) => {
-      const access = b.access === "read" ? "read" : "read_write";
-      const type = storageType(b.dtype);
-      return `@group(0) @binding(${slot}) var<storage, ${access}> buf${slot}: array<${type}>;`;
-    });
-    const vec4s = Math.max(1, Math.ceil(k.symbols / 4));
-    lines.push(
-      `@group(0) @binding(${k.bindings.length}) var<uniform> syms: array<vec4<i32>, ${vec4s}>;`,
-    );
-    return lines.join("\n");
-  }
-
-  helperSources(): string[] {
-    return HELPER_ORDER.filter((h) => this.helpersUsed.has(h)).map((h) => HELPERS[h]);
-  }
-
-  // ------------------------------------------------------------ statements
-
-  /** `let t<id> = expr;` for each let, in order. */
-  lets(code: Code, lets: readonly Stmt[], acc?: string): void {
-    for (const s of lets) code.line(`let t${s.id} = ${this.expr(code, s.expr, acc)};`);
-  }
-
-  /** `buf<slot>[i] = value;` for each store. */
-  stores(code: Code, stores: readonly Store[], acc?: string): void {
-    for (const st of stores) {
-      const binding = this.kernel.bindings[st.slot];
-      invariant(
-        binding !== undefined && binding.access === "write",
-        `wgsl: store to slot ${st.slot}`,
-      );
-      const v = this.expr(code, st.value, acc);
-      code.line(`buf${st.slot}[i] = ${binding.dtype === "bool" ? `select(0u, 1u, ${v})` : v};`);
-    }
-  }
-
-  /**
-   * `e` as WGSL, hoisting literals into lets before the current line where
-   * needed; `acc` is the name `acc` expressions print as (epilogues only).
-   */
-  expr(code: Code, e: KExpr, acc?: string): string {
-    return this.print(code, e, acc).code;
-  }
-
-  private print(code: Code, e: KExpr, acc: string | undefined): Printed {
-    const runtime = (s: string): Printed => ({ code: s, konst: false });
-    /** Operands, with the first hoisted into a let when all are literals. */
-    const ops = (...xs: KExpr[]): string[] => {
-      const printed = xs.map((x) => this.print(code, x, acc));
-      const first = printed[0];
-      if (first !== undefined && printed.every((p) => p.konst)) {
-        const name = `c${this.consts++}`;
-        code.line(`let ${name} = ${first.code};`);
-        printed[0] = runtime(name);
-      }
-      return printed.map((p) => p.code);
-    };
-    switch (e.k) {
-      case "lit":
-        return this.literal(e.dtype, e.value);
-      case "var":
-        return runtime(e.name);
-      case "sym":
-        invariant(e.index < this.kernel.symbols, () => `wgsl: size symbol ${e.index} unbound`);
-        return runtime(`syms[${e.index >> 2}].${"xyzw"[e.index & 3]!}`);
-      case "ref":
-        return runtime(`t${e.id}`);
-      case "acc":
-        invariant(acc !== undefined, "wgsl: acc outside an epilogue");
-        return runtime(acc);
-      case "load": {
-        const binding = this.kernel.bindings[e.slot];
-        invariant(
-          binding !== undefined && binding.dtype === e.dtype,
-          () => `wgsl: load of ${e.dtype} from slot ${e.slot}`,
-        );
-        const at = `buf${e.slot}[${this.expr(code, e.index, acc)}]`;
-        return runtime(e.dtype === "bool" ? `(${at} != 0u)` : at);
-      }
-      case "idx": {
-        // plain index arithmetic never fails at shader creation (divisors are
-        // not zero), but it is constant when its operands are
-        const a = this.print(code, e.a, acc);
-        const b = this.print(code, e.b, acc);
-        return { code: idxExpr(e.fn, a.code, b.code), konst: a.konst && b.konst };
-      }
-      case "unary": {
-        const [x] = ops(e.x) as [string];
-        return runtime(this.unary(e.fn, exprDtype(e.x), x));
-      }
-      case "binary": {
-        const [a, b] = ops(e.a, e.b) as [string, string];
-        return runtime(this.binary(e.fn, exprDtype(e.a), a, b));
-      }
-      case "select": {
-        const [c, a, b] = ops(e.cond, e.a, e.b) as [string, string, string];
-        return runtime(`select(${b}, ${a}, ${c})`);
-      }
-      case "cast": {
-        const [x] = ops(e.x) as [string];
-        return runtime(castExpr(this, exprDtype(e.x), e.dtype, x));
-      }
-      case "random": {
-        const seed = this.expr(code, e.seed, acc);
-        const counter = this.expr(code, e.counter, acc);
-        const fn = this.helper(e.dist === "uniform" ? "random_uniform" : "random_normal");
-        return runtime(`${fn}(${seed}, ${e.salt >>> 0}u, ${counter})`);
-      }
-      default:
-        return assertNever(e, "kernel expression");
-    }
-  }
-
-  /** A literal; NaN, infinities and -0 are run-time values of `f32_bits`. */
-  literal(dtype: DType, value: number): Printed {
-    switch (dtype) {
-      case "bool":
-        return { code: value !== 0 ? "true" : "false", konst: true };
-      case "i32": {
-        invariant(
-          Number.isInteger(value) && value >= -2147483648 && value <= 2147483647,
-          () => `wgsl: i32 literal ${value}`,
-        );
-        if (value === -2147483648) return { code: "i32(-2147483648)", konst: true };
-        return { code: value < 0 ? `(-${-value}i)` : `${value}i`, konst: true };
-      }
-      case "f32": {
-        const v = Math.fround(value);
-        if (!Number.isFinite(v) || Object.is(v, -0)) {
-          const bits = f32Bits(v).toString(16).padStart(8, "0");
-          return { code: `${this.helper("f32_bits")}(0x${bits}u)`, konst: false };
-        }
-        return { code: v < 0 ? `(-${f32Decimal(-v)})` : f32Decimal(v), konst: true };
-      }
-      default:
-        return assertNever(dtype, "dtype");
-    }
-  }
-
-  private unary(fn: UnaryFn, dtype: DType, x: string): string {
-    const float = dtype === "f32";
-    invariant(dtype !== "bool" || fn === "not", () => `wgsl: ${fn} of bool`);
-    switch (fn) {
-      case "neg":
-        return `(-${x})`;
-      case "abs":
-        return `abs(${x})`;
-      case "sign":
-        return float ? `${this.helper("sign_f32")}(${x})` : `sign(${x})`;
-      case "floor":
-      case "ceil":
-      case "round":
-        // half to even, like the CPU's roundHalfEven; integers are unchanged
-        return float ? `${fn}(${x})` : x;
-      case "exp":
-      case "log":
-      case "sqrt":
-      case "sin":
-      case "cos":
-      case "tan":
-        invariant(float, () => `wgsl: ${fn} of ${dtype}`);
-        return `${fn}(${x})`;
-      case "log1p":
-        return `${this.helper("log1p_f32")}(${x})`;
-      case "tanh":
-        return `${this.helper("tanh_f32")}(${x})`;
-      case "sigmoid":
-        return `${this.helper("sigmoid_f32")}(${x})`;
-      case "erf":
-        return `${this.helper("erf_f32")}(${x})`;
-      case "not":
-        return `(!${x})`;
-      default:
-        return assertNever(fn, "unary fn");
-    }
-  }
-
-  /** `dtype` is the operands' dtype (comparisons produce bool from numbers). */
-  private binary(fn: BinaryFn, dtype: DType, a: string, b: string): string {
-    const float = dtype === "f32";
-    const bool = dtype === "bool";
-    const arith = (what: string): void => invariant(!bool, () => `wgsl: ${what} of bool operands`);
-    // WGSL orders numbers only
-    const ordered = (op: string): string =>
-      bool ? `(select(0i, 1i, ${a}) ${op} select(0i, 1i, ${b}))` : `(${a} ${op} ${b})`;
-    switch (fn) {
-      case "add":
-        arith(fn);
-        return `(${a} + ${b})`;
-      case "sub":
-        arith(fn);
-        return `(${a} - ${b})`;
-      case "mul":
-        arith(fn);
-        return `(${a} * ${b})`;
-      case "div":
-        arith(fn);
-        return float ? `(${a} / ${b})` : `${this.helper("div_i32")}(${a}, ${b})`;
-      case "mod":
-        arith(fn);
-        return `${this.helper(float ? "mod_f32" : "mod_i32")}(${a}, ${b})`;
-      case "pow":
-        arith(fn);
-        return `${this.helper(float ? "pow_f32" : "pow_i32")}(${a}, ${b})`;
-      case "max":
-        arith(fn);
-        return float ? `${this.helper("max_f32")}(${a}, ${b})` : `max(${a}, ${b})`;
-      case "min":
-        arith(fn);
-        return float ? `${this.helper("min_f32")}(${a}, ${b})` : `min(${a}, ${b})`;
-      case "eq":
-        return `(${a} == ${b})`;
-      case "ne":
-        // see Note [NaN on the GPU]
-        return float ? `(!(${a} == ${b}))` : `(${a} != ${b})`;
-      case "lt":
-        return ordered("<");
-      case "le":
-        return ordered("<=");
-      case "gt":
-        return ordered(">");
-      case "ge":
-        return ordered(">=");
-      case "and":
-        return `(${a} & ${b})`;
-      case "or":
-        return `(${a} | ${b})`;
-      default:
-        return assertNever(fn, "binary fn");
-    }
-  }
-}
-
-function idxExpr(fn: IdxFn, a: string, b: string): string {
-  switch (fn) {
-    case "add":
-      return `(${a} + ${b})`;
-    case "sub":
-      return `(${a} - ${b})`;
-    case "mul":
-      return `(${a} * ${b})`;
-    case "div":
-      return `(${a} / ${b})`;
-    case "mod":
-      return `(${a} % ${b})`;
-    case "min":
-      return `min(${a}, ${b})`;
-    case "max":
-      return `max(${a}, ${b})`;
-    default:
-      return assertNever(fn, "idx fn");
-  }
-}
-
-function castExpr(s: Shader, from: DType, to: DType, x: string): string {
-  if (from === to) return x;
-  switch (to) {
-    case "bool":
-      // see Note [NaN on the GPU]
-      return from === "f32" ? `(!(${x} == 0.0f))` : `(${x} != 0i)`;
-    case "f32":
-      return from === "bool" ? `select(0.0f, 1.0f, ${x})` : `f32(${x})`;
-    case "i32":
-      return from === "bool" ? `select(0i, 1i, ${x})` : `${s.helper("to_i32")}(${x})`;
-    default:
-      return assertNever(to, "dtype");
-  }
+/** The binding declarations: storage slots, then the size symbols. */
+function declarations(k: Kernel): string {
+  const lines = k.bindings.map((b, slot) => {
+    const access = b.access === "read" ? "read" : "read_write";
+    const type = storageType(b.dtype);
+    return `@group(0) @binding(${slot}) var<storage, ${access}> buf${slot}: array<${type}>;`;
+  });
+  const vec4s = Math.max(1, Math.ceil(k.symbols / 4));
+  lines.push(
+    `@group(0) @binding(${k.bindings.length}) var<uniform> syms: array<vec4<i32>, ${vec4s}>;`,
+  );
+  return lines.join("\n");
 }
 
 // ---------------------------------------------------------------- map
@@ -861,7 +480,7 @@ const GRID_1D =
   "@builtin(local_invocation_id) lid: vec3<u32>";
 
 /** `let i = ...;` for one invocation per element, returning past the end. */
-function elementIndex(s: Shader, code: Code, threads: number): void {
+function elementIndex(s: Printer, code: Code, threads: number): void {
   code.line(`let size = ${s.expr(code, s.kernel.size)};`);
   code.line(`let gid = (wid.x + wid.y * nwg.x) * ${threads}u + lid.x;`);
   code.open("if (gid >= u32(size))");
@@ -870,120 +489,19 @@ function elementIndex(s: Shader, code: Code, threads: number): void {
   code.line("let i = i32(gid);");
 }
 
-function mapKernel(s: Shader, k: MapKernel): string[] {
+function mapKernel(s: Printer, k: MapKernel): string[] {
   const code = new Code();
   elementIndex(s, code, k.schedule.threads);
-  s.lets(code, k.epilogue);
-  s.stores(code, k.stores);
+  mapBody(s, code, k);
   return [code.fn(`@compute @workgroup_size(${k.schedule.threads})\nfn main(${GRID_1D})`)];
 }
 
 // ---------------------------------------------------------------- reduce
 
-/** The sentinel index of an argmax partial result that has seen no element. */
-const NONE = "2147483647i";
-
-function reduceInit(s: Shader, fn: ReduceFn, dtype: DType): string {
-  const float = dtype === "f32";
-  switch (fn) {
-    case "sum":
-      return float ? "0.0f" : "0i";
-    case "prod":
-      return float ? "1.0f" : "1i";
-    case "max":
-      return float ? `${s.helper("f32_bits")}(0xff800000u)` : "i32(-2147483648)";
-    case "min":
-      return float ? `${s.helper("f32_bits")}(0x7f800000u)` : "2147483647i";
-    default:
-      return assertNever(fn, "reduce fn");
-  }
-}
-
-/** The reduction of two values (wrapping for i32, NaN-propagating max/min for f32). */
-function reduceStep(s: Shader, fn: ReduceFn, dtype: DType, a: string, b: string): string {
-  const float = dtype === "f32";
-  switch (fn) {
-    case "sum":
-      return `${a} + ${b}`;
-    case "prod":
-      return `${a} * ${b}`;
-    case "max":
-      return float ? `${s.helper("max_f32")}(${a}, ${b})` : `max(${a}, ${b})`;
-    case "min":
-      return float ? `${s.helper("min_f32")}(${a}, ${b})` : `min(${a}, ${b})`;
-    default:
-      return assertNever(fn, "reduce fn");
-  }
-}
-
-/**
- * `argmax_takes(va, ia, vb, ib)`: whether candidate `(vb, ib)` replaces
- * `(va, ia)`: a larger value (NaN counting as the largest), or an equal one at
- * a smaller index, so the result is the first index of the maximum whatever
- * order partial results meet in. Index {@link NONE} marks "no element yet".
- */
-function argmaxTakes(s: Shader, dtype: DType): string {
-  const t = wgslType(dtype);
+function serialReduce(s: Printer, k: ReduceKernel): string[] {
   const code = new Code();
-  code.open(`if (ib == ${NONE})`);
-  code.line("return false;");
-  code.close();
-  code.open(`if (ia == ${NONE})`);
-  code.line("return true;");
-  code.close();
-  if (dtype === "f32") {
-    const isNan = s.helper("is_nan");
-    code.line(`let na = ${isNan}(va);`);
-    code.line(`let nb = ${isNan}(vb);`);
-    code.open("if (na || nb)");
-    code.line("return nb && (!na || ib < ia);");
-    code.close();
-  }
-  code.line("return vb > va || (vb == va && ib < ia);");
-  return code.fn(`fn argmax_takes(va: ${t}, ia: i32, vb: ${t}, ib: i32) -> bool`);
-}
-
-/** The reduced value of element `r` as local `v`. */
-function reduceBody(s: Shader, code: Code, body: Block): void {
-  s.lets(code, body.lets);
-  code.line(`let v = ${s.expr(code, body.value)};`);
-}
-
-function checkReduce(k: ReduceKernel): void {
-  invariant(k.dtype !== "bool", "wgsl: reduction of bool values");
-}
-
-function serialReduce(s: Shader, k: ReduceKernel): string[] {
-  checkReduce(k);
-  const code = new Code();
-  const out: string[] = [];
   elementIndex(s, code, k.schedule.threads);
-  code.line(`let extent = ${s.expr(code, k.extent)};`);
-  const t = wgslType(k.dtype);
-  let acc: string;
-  if (k.fn === "argmax") {
-    out.push(argmaxTakes(s, k.dtype));
-    code.line(`var best: ${t};`);
-    code.line(`var at = ${NONE};`);
-    code.open("for (var r = 0i; r < extent; r = r + 1i)");
-    reduceBody(s, code, k.body);
-    code.open("if (argmax_takes(best, at, v, r))");
-    code.line("best = v;");
-    code.line("at = r;");
-    code.close();
-    code.close();
-    code.line(`let acc = select(at, 0i, at == ${NONE});`);
-    acc = "acc";
-  } else {
-    code.line(`var acc = ${reduceInit(s, k.fn, k.dtype)};`);
-    code.open("for (var r = 0i; r < extent; r = r + 1i)");
-    reduceBody(s, code, k.body);
-    code.line(`acc = ${reduceStep(s, k.fn, k.dtype, "acc", "v")};`);
-    code.close();
-    acc = "acc";
-  }
-  s.lets(code, k.epilogue, acc);
-  s.stores(code, k.stores, acc);
+  const out = serialReduceBody(s, code, k);
   out.push(code.fn(`@compute @workgroup_size(${k.schedule.threads})\nfn main(${GRID_1D})`));
   return out;
 }
@@ -994,11 +512,12 @@ function serialReduce(s: Shader, k: ReduceKernel): string[] {
  * must be in uniform control flow, so invocations past the end of the grid do
  * not return early: they take part in the barriers and store nothing.
  */
-function treeReduce(s: Shader, k: ReduceKernel): string[] {
-  checkReduce(k);
+function treeReduce(s: Printer, k: ReduceKernel): string[] {
+  checkReduce(s, k);
   const threads = k.schedule.threads;
   invariant(threads >= 1, "wgsl: tree reduction without threads");
   const argmax = k.fn === "argmax";
+  const none = argmaxNone(WGSL);
   const t = wgslType(k.dtype);
   const out: string[] = [`var<workgroup> red_v: array<${t}, ${threads}>;`];
   if (argmax) {
@@ -1014,14 +533,14 @@ function treeReduce(s: Shader, k: ReduceKernel): string[] {
   code.line("let tid = lid.x;");
   if (fn === "argmax") {
     code.line(`var part_v: ${t};`);
-    code.line(`var part_i = ${NONE};`);
+    code.line(`var part_i = ${none};`);
   } else {
     code.line(`var part = ${reduceInit(s, fn, k.dtype)};`);
   }
   code.open("if (live)");
   code.line(`let extent = ${s.expr(code, k.extent)};`);
   code.open(`for (var r = i32(tid); r < extent; r = r + ${threads}i)`);
-  reduceBody(s, code, k.body);
+  reduceBody(s, code, k.body, k.dtype);
   if (fn === "argmax") {
     code.open("if (argmax_takes(part_v, part_i, v, r))");
     code.line("part_v = v;");
@@ -1071,7 +590,7 @@ function treeReduce(s: Shader, k: ReduceKernel): string[] {
     code.close();
   }
   code.open("if (live && tid == 0u)");
-  if (fn === "argmax") code.line(`let acc = select(red_i[0], 0i, red_i[0] == ${NONE});`);
+  if (fn === "argmax") code.line(`let acc = select(red_i[0], 0i, red_i[0] == ${none});`);
   else code.line("let acc = red_v[0];");
   s.lets(code, k.epilogue, "acc");
   s.stores(code, k.stores, "acc");
@@ -1083,7 +602,7 @@ function treeReduce(s: Shader, k: ReduceKernel): string[] {
 // ---------------------------------------------------------------- matmul
 
 /** An operand block as a helper function of its three kernel variables. */
-function operandFn(s: Shader, name: string, vars: string, block: Block, t: string): string {
+function operandFn(s: Printer, name: string, vars: string, block: Block, t: string): string {
   const code = new Code();
   s.lets(code, block.lets);
   code.line(`return ${s.expr(code, block.value)};`);
@@ -1091,7 +610,7 @@ function operandFn(s: Shader, name: string, vars: string, block: Block, t: strin
 }
 
 /** The operand loaders and the epilogue of a matrix product, as WGSL functions. */
-function matmulHelpers(s: Shader, k: MatmulKernel, t: string): string[] {
+function matmulHelpers(s: Printer, k: MatmulKernel, t: string): string[] {
   const epi = new Code();
   s.lets(epi, k.epilogue, "acc");
   s.stores(epi, k.stores, "acc");
@@ -1103,7 +622,7 @@ function matmulHelpers(s: Shader, k: MatmulKernel, t: string): string[] {
 }
 
 /** The start of a matrix product's main function: its sizes and batch. */
-function matmulPrelude(s: Shader, k: MatmulKernel): Code {
+function matmulPrelude(s: Printer, k: MatmulKernel): Code {
   const code = new Code();
   code.line(`let dim_m = ${s.expr(code, k.m)};`);
   code.line(`let dim_n = ${s.expr(code, k.n)};`);
@@ -1120,7 +639,7 @@ function matmulPrelude(s: Shader, k: MatmulKernel): Code {
  * and B tiles (zero outside the matrices) in workgroup memory. The epilogue is
  * a function called for each element of the block that lies in the output.
  */
-function matmulKernel(s: Shader, k: MatmulKernel): string[] {
+function matmulKernel(s: Printer, k: MatmulKernel): string[] {
   const { tileM, tileN, tileK, threadM, threadN } = k.schedule;
   invariant(
     tileM % threadM === 0 && tileN % threadN === 0,
@@ -1197,7 +716,7 @@ function matmulKernel(s: Shader, k: MatmulKernel): string[] {
  * buffers (rows and columns clamped into range, results masked), no
  * workgroup memory and no barriers.
  */
-function matmulRegisters(s: Shader, k: MatmulKernel): string[] {
+function matmulRegisters(s: Printer, k: MatmulKernel): string[] {
   const { tileM, tileN } = k.schedule;
   const { threadM, threadN } = k.schedule.software;
   invariant(
