@@ -648,6 +648,7 @@ export function serialReduceBody(p: Printer, code: Code, k: ReduceKernel): strin
   const d = p.d;
   const out: string[] = [];
   code.line(d.let("extent", "i32", p.expr(code, k.extent)));
+  p.lets(code, k.prelude ?? []);
   if (k.fn === "argmax") {
     const none = argmaxNone(d);
     out.push(argmaxTakes(p, k.dtype));

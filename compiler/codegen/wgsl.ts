@@ -539,6 +539,7 @@ function treeReduce(s: Printer, k: ReduceKernel): string[] {
   }
   code.open("if (live)");
   code.line(`let extent = ${s.expr(code, k.extent)};`);
+  s.lets(code, k.prelude ?? []);
   code.open(`for (var r = i32(tid); r < extent; r = r + ${threads}i)`);
   reduceBody(s, code, k.body, k.dtype);
   if (fn === "argmax") {

@@ -7,6 +7,8 @@
  * - a `matmul` becomes a serial `reduce`: `sum over r < K of a(b, m, r) *
  *   b(b, r, n)`, with `b`, `m`, `n` derived from `i = (b * M + m) * N + n`,
  *   in the same order of summation as the matrix product;
+ * - the loop-invariant part of a reduction's body moves to its prelude,
+ *   evaluated once per fragment (see {@link hoistInvariants});
  * - the stores are split into groups of at most `maxOutputs`, one kernel per
  *   group, each recomputing what its stores need (a group that does not need
  *   the reduction's result becomes a `map`).
@@ -16,16 +18,17 @@
  * interpreter on every test program).
  */
 import { assertNever, invariant } from "../diagnostics/diagnostic.js";
-import type {
-  Block,
-  KExpr,
-  KVar,
-  Kernel,
-  MapKernel,
-  MatmulKernel,
-  ReduceKernel,
-  Stmt,
-  Store,
+import {
+  exprDtype,
+  type Block,
+  type KExpr,
+  type KVar,
+  type Kernel,
+  type MapKernel,
+  type MatmulKernel,
+  type ReduceKernel,
+  type Stmt,
+  type Store,
 } from "./kernelIr.js";
 
 /** The `threads` recorded in kernels made here; fragment shaders have no workgroups. */
@@ -39,7 +42,8 @@ const FRAGMENT_THREADS = 64;
  */
 export function forFragments(kernel: Kernel, maxOutputs = 4): Kernel[] {
   invariant(maxOutputs >= 1, "fragments: a pass must have an output");
-  return splitStores(serialize(kernel), maxOutputs);
+  const k = serialize(kernel);
+  return splitStores(k.kind === "reduce" ? hoistInvariants(k) : k, maxOutputs);
 }
 
 /** A tree reduce or a matmul as a serial reduce; a map or serial reduce unchanged. */
@@ -164,11 +168,92 @@ function subst(
 /** The largest let id of a kernel (-1 when it has none). */
 function maxLetId(k: Kernel): number {
   const blocks: (readonly Stmt[])[] = [k.epilogue];
-  if (k.kind === "reduce") blocks.push(k.body.lets);
+  if (k.kind === "reduce") blocks.push(k.body.lets, k.prelude ?? []);
   if (k.kind === "matmul") blocks.push(k.a.lets, k.b.lets);
   let max = -1;
   for (const lets of blocks) for (const s of lets) max = Math.max(max, s.id);
   return max;
+}
+
+// ---------------------------------------------------------------- loop invariants
+
+/**
+ * Loop-invariant code motion for a reduction: the lets of the body that do
+ * not depend on `r` move to the prelude, and so does every largest
+ * subexpression of the rest that does not depend on `r` and costs something
+ * (not a literal, variable, size symbol or let), as a new let shared by equal
+ * subexpressions. Software renderers (SwiftShader) do not hoist it
+ * themselves: a matrix product as a reduction recomputed `b`, `m`, `n` and
+ * the operands' row offsets, with integer divisions, at every `k`. Values are
+ * unchanged (every expression is pure); only where they are computed moves.
+ */
+export function hoistInvariants(k: ReduceKernel): ReduceKernel {
+  let next = maxLetId(k) + 1;
+  const prelude: Stmt[] = [...(k.prelude ?? [])];
+  /** Body lets that depend on `r`. */
+  const variant = new Set<number>();
+  const varies = new Map<KExpr, boolean>();
+  const dependsOnR = (e: KExpr): boolean => {
+    let known = varies.get(e);
+    if (known === undefined) {
+      known = false;
+      visit(e, (x) => {
+        if ((x.k === "var" && x.name === "r") || (x.k === "ref" && variant.has(x.id))) known = true;
+      });
+      varies.set(e, known);
+    }
+    return known;
+  };
+  const hoisted = new Map<string, KExpr>();
+  const hoist = (e: KExpr): KExpr => {
+    if (!dependsOnR(e)) {
+      if (e.k === "lit" || e.k === "var" || e.k === "sym" || e.k === "ref" || e.k === "acc")
+        return e;
+      const key = JSON.stringify(e);
+      let ref = hoisted.get(key);
+      if (ref === undefined) {
+        const id = next++;
+        prelude.push({ id, expr: e });
+        ref = { k: "ref", id, dtype: exprDtype(e) };
+        hoisted.set(key, ref);
+      }
+      return ref;
+    }
+    switch (e.k) {
+      case "lit":
+      case "var":
+      case "sym":
+      case "ref":
+      case "acc":
+        return e;
+      case "load":
+        return { ...e, index: hoist(e.index) };
+      case "idx":
+      case "binary":
+        return { ...e, a: hoist(e.a), b: hoist(e.b) };
+      case "unary":
+      case "cast":
+        return { ...e, x: hoist(e.x) };
+      case "select":
+        return { ...e, cond: hoist(e.cond), a: hoist(e.a), b: hoist(e.b) };
+      case "random":
+        return { ...e, seed: hoist(e.seed), counter: hoist(e.counter) };
+      default:
+        return assertNever(e, "kernel expression");
+    }
+  };
+  const lets: Stmt[] = [];
+  for (const s of k.body.lets) {
+    if (!dependsOnR(s.expr)) {
+      prelude.push(s);
+      continue;
+    }
+    variant.add(s.id);
+    lets.push({ id: s.id, expr: hoist(s.expr) });
+  }
+  const value = hoist(k.body.value);
+  if (prelude.length === 0) return k;
+  return { ...k, prelude, body: { lets, value } };
 }
 
 // ---------------------------------------------------------------- stores

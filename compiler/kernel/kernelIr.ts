@@ -158,6 +158,13 @@ export interface ReduceKernel extends KernelBase {
   /** The dtype of the reduced values (`acc` is `i32` for argmax, else this). */
   readonly dtype: DType;
   readonly extent: KExpr;
+  /**
+   * Lets evaluated once per output element before the loop: they do not use
+   * `r`, and `body` may refer to them (loop-invariant code hoisted out of the
+   * body by `compiler/kernel/fragments.ts`; fusion makes none). The epilogue
+   * does not see them.
+   */
+  readonly prelude?: readonly Stmt[];
   readonly body: Block;
   readonly schedule: { readonly kind: "serial" | "tree"; readonly threads: number };
 }

@@ -66,6 +66,10 @@ export function printKernel(name: string, k: Kernel): string {
       out.push(
         `${name} = reduce ${k.fn} ${k.dtype} [${printExpr(k.size)}] over r < ${printExpr(k.extent)} (${slots.join(", ")}) ${k.schedule.kind} ${k.schedule.threads}`,
       );
+      if (k.prelude !== undefined && k.prelude.length > 0) {
+        out.push("  prelude:");
+        lets(out, "    ", k.prelude);
+      }
       block(out, "  ", "body", k.body);
       break;
     case "matmul": {

@@ -210,9 +210,12 @@ export function runKernel(k: Kernel, bufs: readonly Arr[], syms: readonly number
                   ? 2147483647
                   : Infinity;
         let at = 0;
+        // the prelude's lets hold for every r; the body's are fresh per r
+        runLets(k.prelude ?? [], env);
+        const prelude = env.lets;
         for (let r = 0; r < extent; r++) {
           env.vars = { i, r };
-          env.lets = new Map();
+          env.lets = new Map(prelude);
           runLets(k.body.lets, env);
           const v = ev(k.body.value, env);
           if (k.fn === "sum") t = int ? (t + v) | 0 : t + v;

@@ -72,9 +72,13 @@ function checkStructure(parts: readonly Kernel[], original: Kernel, maxOutputs: 
       value.forEach(refsDefined);
     };
     if (k.kind === "reduce") {
+      const prelude = k.prelude ?? [];
+      scope(prelude, []);
+      // the prelude is computed once before the loop: nothing in it depends on r
+      for (const s of prelude) expect(JSON.stringify(s.expr)).not.toContain('"name":"r"');
       scope(k.body.lets, [k.body.value]);
-      // the body's lets are not visible after the loop
-      for (const s of k.body.lets) defined.delete(s.id);
+      // the prelude's and the body's lets are not visible after the loop
+      for (const s of [...prelude, ...k.body.lets]) defined.delete(s.id);
     }
     scope(
       k.epilogue,
@@ -267,7 +271,15 @@ describe("forFragments on hand-built kernels", () => {
     inputs[0]![100] = 2;
     inputs[0]![110] = 2;
     const parts = forFragments(argmax);
-    expect(parts).toEqual([{ ...argmax, schedule: { kind: "serial", threads: 64 } }]);
+    // the row offset does not depend on r: computed once, before the loop
+    expect(parts).toEqual([
+      {
+        ...argmax,
+        prelude: argmax.body.lets,
+        body: { lets: [], value: argmax.body.value },
+        schedule: { kind: "serial", threads: 64 },
+      },
+    ]);
     const want = run([argmax], inputs, [], 3)[0]!;
     expectSame(run(parts, inputs, [], 3)[0]!, want, "argmax");
     expect([...want]).toEqual([argmaxOf(inputs[0]!, 0), 5, 20]);
@@ -300,10 +312,47 @@ describe("forFragments on hand-built kernels", () => {
     }
   });
 
-  it("leaves maps and serial reductions with few stores alone", () => {
+  it("leaves maps with few stores alone and only hoists in serial reductions", () => {
     const small = { ...sixOutputs, stores: sixOutputs.stores.slice(0, 4) };
-    expect(forFragments(small)).toEqual([small]);
+    // i * 9 does not depend on r: a new let (past the kernel's largest id) before the loop
+    expect(forFragments(small)).toEqual([
+      {
+        ...small,
+        prelude: [{ id: 3, expr: idx("mul", v("i"), int(9)) }],
+        body: { lets: [], value: load(0, idx("add", ref(3, "i32"), v("r"))) },
+      },
+    ]);
     expect(forFragments(nineOutputs, 9)).toEqual([nineOutputs]);
+  });
+
+  it("hoists what does not depend on r out of the loop, once per distinct expression", () => {
+    // sum over r of x[i * 9 + r] * (x[i * 9] + 1) * x[i * 9 + r]: t0 varies, t1 does not
+    const row = idx("mul", v("i"), int(9));
+    const k: ReduceKernel = {
+      ...sixOutputs,
+      stores: sixOutputs.stores.slice(0, 1),
+      epilogue: [],
+      body: {
+        lets: [
+          { id: 0, expr: load(0, idx("add", row, v("r"))) },
+          { id: 1, expr: bin("add", load(0, row), f(1)) },
+        ],
+        value: bin("mul", bin("mul", ref(0), ref(1)), load(0, idx("add", row, v("r")))),
+      },
+    };
+    const [h] = forFragments(k) as [ReduceKernel];
+    // in order of need: the row offset t0 uses (a new let), then t1 as it was
+    expect(h.prelude).toEqual([
+      { id: 2, expr: row },
+      { id: 1, expr: bin("add", load(0, row), f(1)) },
+    ]);
+    expect(h.body).toEqual({
+      lets: [{ id: 0, expr: load(0, idx("add", ref(2, "i32"), v("r"))) }],
+      value: bin("mul", bin("mul", ref(0), ref(1)), load(0, idx("add", ref(2, "i32"), v("r")))),
+    });
+    checkStructure([h], k, 4);
+    const inputs = [random("f32", 4 * 9)];
+    expectSame(run([h], inputs, [], 4)[0]!, run([k], inputs, [], 4)[0]!, "hoisted sum");
   });
 });
 
