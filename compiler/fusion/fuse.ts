@@ -22,7 +22,7 @@
  *    again, until every kernel fits.
  * 5. *Buffers.* Temps are assigned to buffers by liveness in launch order; a
  *    buffer freed by its last reader is reused for a later value of the same
- *    size (never by the kernel that reads it).
+ *    dtype and size (never by the kernel that reads it).
  */
 import type { BufferSpec, Launch, SizeExpr } from "../../runtime/plan.js";
 import { Dims, rowMajorStrides, splitAt, type Dim } from "../core/dim.js";
@@ -645,10 +645,12 @@ function tryFuse(
   buffers.forEach((b, i) => {
     if (b.source.kind !== "temp") remap.set(i, i);
   });
+  // reuse is by dtype and size: a WebGL2 texture's format is its dtype's (R32F or R32I)
+  const reuseKey = (spec: BufferSpec): string => `${spec.dtype} ${JSON.stringify(spec.size)}`;
   const free = new Map<string, number[]>();
   const launches: Launch[] = [];
   const release = (logical: number): void => {
-    const key = JSON.stringify(buffers[logical]!.size);
+    const key = reuseKey(buffers[logical]!);
     const list = free.get(key);
     if (list) list.push(remap.get(logical)!);
     else free.set(key, [remap.get(logical)!]);
@@ -656,7 +658,7 @@ function tryFuse(
   merged.forEach((b, k) => {
     const outs = b.writes.map((logical) => {
       const spec = buffers[logical]!;
-      let phys = free.get(JSON.stringify(spec.size))?.pop();
+      let phys = free.get(reuseKey(spec))?.pop();
       if (phys === undefined) {
         phys = physical.length;
         physical.push({ dtype: spec.dtype, size: spec.size, source: { kind: "temp" } });

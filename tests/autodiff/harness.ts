@@ -2,9 +2,12 @@
  * Gradient-check harness: builds IR functions with the factories, expands
  * derivatives (the autodiff stage) and simplifies them (the optimize stage),
  * runs them in f64 on the CPU backend, and compares with central finite
- * differences of the original function, also in f64. Where a WebGPU adapter
- * exists, every compiled function also runs once on WebGPU and must agree
- * with the CPU backend in f32 (`tests/gpu/agree.ts`).
+ * differences of the original function, also in f64. Every compiled function
+ * also runs once (at its first evaluation) on WebGPU, where an adapter
+ * exists, and on WebGL2 in headless Chromium, where Chromium and a build of
+ * the runtime exist (tests/gpu/webgl2.ts), and must agree with the CPU
+ * backend in f32 (`tests/gpu/agree.ts`, 1e-4 relative; on WebGL2 differences
+ * below 1e-7 are accepted too, see tests/gpu/webgl2.ts).
  */
 import { expect } from "vitest";
 import { expandDerivatives } from "../../compiler/autodiff/expand.js";
@@ -16,9 +19,14 @@ import type { IrFunction, Node } from "../../compiler/ir/ops.js";
 import { verifyFunction } from "../../compiler/ir/verify.js";
 import { simplify } from "../../compiler/opt/simplify.js";
 import { Tensor } from "../../runtime/tensor.js";
+import { renderGlsl } from "../../compiler/codegen/glsl.js";
 import { renderWgsl } from "../../compiler/codegen/wgsl.js";
 import { agree } from "../gpu/agree.js";
 import { gpuAvailable } from "../gpu/device.js";
+import { glTwin, startCheck, useGlTwins } from "../gpu/webgl2.js";
+
+// the WebGL2 twins' checks fail the test that started them; the page closes after the file
+useGlTwins();
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -67,7 +75,20 @@ export async function compileFn(
       gpu.dispose();
     };
   }
+  // on WebGL2 too: the first evaluation starts a check that the test's afterEach hook awaits
+  let gl = glTwin(
+    {
+      plan,
+      kernels,
+      glsl: gpuKernels.map((k) => ({ name: k.name, source: renderGlsl(k.kernel) })),
+    },
+    "gradient check",
+  );
   return async (xs) => {
+    if (gl !== null) {
+      startCheck(gl.check("f", [new Tensor("f32", shape, Float32Array.from(xs))], {}, true));
+      gl = null;
+    }
     if (twin !== null) {
       const check = twin;
       twin = null;

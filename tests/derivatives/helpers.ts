@@ -3,6 +3,12 @@
  * given as text (through the whole pipeline up to `plan`), load every unit of
  * it in-process on the CPU backend in f64, call functions on f64 data, and
  * compare with closed forms or central finite differences.
+ *
+ * The first call of each function of a unit also runs on WebGL2 in headless
+ * Chromium, from the same state and arguments, and must agree with the CPU
+ * backend in f32 (tests/gpu/webgl2.ts: 1e-4 relative, differences below 1e-7
+ * accepted); skipped, with the reason printed, without Chromium or a build
+ * of the runtime.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -10,10 +16,15 @@ import { fileURLToPath } from "node:url";
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
 import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
 import { compile, type CompileResult } from "../../compiler/pipeline.js";
-import type { CompiledModule } from "../../runtime/module.js";
+import { prepareArguments, type CallOptions, type CompiledModule } from "../../runtime/module.js";
+import { evalSize } from "../../runtime/plan.js";
 import { expect } from "vitest";
-import { Tensor } from "../../runtime/tensor.js";
+import { Tensor, type TensorLike } from "../../runtime/tensor.js";
 import { expectClose, fdGradient, rng } from "../autodiff/harness.js";
+import { glTwin, startCheck, useGlTwins, type GlTwin } from "../gpu/webgl2.js";
+
+// the WebGL2 twins' checks fail the test that started them; the page closes after the file
+useGlTwins();
 
 export { expectClose, fdGradient, rng };
 
@@ -53,12 +64,64 @@ export async function compileSource(
   }
   const units: Record<string, CompiledModule> = {};
   for (const u of result.planned.units) {
-    units[u.name] = await loadInProcess(u.plan, result.planned.kernels, {
+    const m = await loadInProcess(u.plan, result.planned.kernels, {
       precision: "f64",
       seed: 0,
     });
+    const twin = glTwin(
+      { plan: u.plan, kernels: result.planned.kernels, glsl: result.planned.glslKernels },
+      `${name}.nn ${u.name}`,
+    );
+    units[u.name] = twin === null ? m : withTwin(m, twin);
   }
   return { result, units };
+}
+
+/**
+ * `m`, whose first call of each function also starts a check of it on
+ * WebGL2 from the module's current state and the same arguments (in f32).
+ * Arguments the function rejects start none: the call itself reports them.
+ */
+function withTwin(m: CompiledModule, twin: GlTwin): CompiledModule {
+  const checked = new Set<string>();
+  const call = async (
+    fn: string,
+    args: readonly TensorLike[],
+    options?: CallOptions,
+  ): Promise<(Tensor | null)[]> => {
+    const plan = Object.hasOwn(m.plan.functions, fn) ? m.plan.functions[fn] : undefined;
+    if (plan !== undefined && !checked.has(fn)) {
+      let prepared: ReturnType<typeof prepareArguments> | null = null;
+      try {
+        prepared = prepareArguments(plan, args, "f32");
+      } catch {
+        prepared = null;
+      }
+      if (prepared !== null) {
+        checked.add(fn);
+        const { symbols, inputs } = prepared;
+        const tensors = plan.inputs.map(
+          (s, k) =>
+            new Tensor(
+              s.dtype,
+              s.shape.map((e) => evalSize(e, symbols)),
+              // a copy: the check runs later, and the caller may reuse its arrays
+              inputs[k]!.slice(),
+            ),
+        );
+        const state = m.plan.params.length > 0 ? await m.state() : {};
+        startCheck(twin.check(fn, tensors, state));
+      }
+    }
+    return options === undefined ? m.call(fn, args) : m.call(fn, args, options);
+  };
+  return new Proxy(m, {
+    get(target, p) {
+      if (p === "call") return call;
+      const v: unknown = Reflect.get(target, p, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** An f64 tensor of `shape` (every f32 tensor is stored in 64 bits in an f64 module). */

@@ -4,7 +4,10 @@
  * the largest magnitude in the tensor (values near zero that come out of
  * cancellation carry the absolute error of their larger neighbours; the GPU
  * sums in f32 in another order and its transcendental functions differ by a
- * few ulps). Integer and boolean results must be equal; NaN matches NaN.
+ * few ulps). With a `floor`, values are also measured against at least that
+ * magnitude: for results that may be pure round-off residue (see
+ * `tests/gpu/webgl2.ts`). Integer and boolean results must be equal; NaN
+ * matches NaN.
  */
 import { expect } from "vitest";
 
@@ -16,6 +19,7 @@ export function agree(
   what: string,
   exact: boolean,
   tol = GPU_TOLERANCE,
+  floor = 0,
 ): void {
   expect(gpu.length, `${what}: length`).toBe(cpu.length);
   let scale = 0;
@@ -28,8 +32,10 @@ export function agree(
     const y = cpu[k]!;
     if (Number.isNaN(x) && Number.isNaN(y)) continue;
     if (x === y) continue;
-    const err = exact ? Infinity : Math.abs(x - y) / Math.max(Math.abs(y), 0.01 * scale, 1e-30);
+    const err = exact
+      ? Infinity
+      : Math.abs(x - y) / Math.max(Math.abs(y), 0.01 * scale, floor, 1e-30);
     if (!(err <= tol))
-      expect.fail(`${what}[${k}]: webgpu ${x}, cpu ${y} (relative error ${err.toExponential(2)})`);
+      expect.fail(`${what}[${k}]: gpu ${x}, cpu ${y} (relative error ${err.toExponential(2)})`);
   }
 }
