@@ -13,20 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELPER_ORDER } from "../../compiler/codegen/cstyle.js";
 import { GLSL_HEADER, MAX_PASS_OUTPUTS, renderGlsl } from "../../compiler/codegen/glsl.js";
-import { HELPERS } from "../../compiler/codegen/ts.js";
-import type { DType } from "../../compiler/core/dtype.js";
-import type { BinaryFn, ReduceFn, UnaryFn } from "../../compiler/ir/ops.js";
-import type {
-  Binding,
-  IdxFn,
-  Kernel,
-  KExpr,
-  KVar,
-  MapKernel,
-  MatmulKernel,
-  ReduceKernel,
-  Stmt,
-} from "../../compiler/kernel/kernelIr.js";
+import type { Binding, Kernel, KExpr, MapKernel } from "../../compiler/kernel/kernelIr.js";
 import type { GlslKernelSource } from "../../runtime/plan.js";
 import {
   describeBrowser,
@@ -34,159 +21,44 @@ import {
   type Browser,
   type BrowserPage,
 } from "../browser/session.js";
+import {
+  argmaxCase,
+  argmaxI32Case,
+  cpu,
+  cpuI32,
+  I32_MIN,
+  I32_PAIRS,
+  literalKernel,
+  LITERALS,
+  PRINTED_F32,
+  matmulBiasTanhCase,
+  reductions,
+  UNARY_INPUTS,
+} from "./cases.js";
+import * as check from "./checks.js";
+import { expectClose, expectMatmulBiasTanh, expectReduced, type RunKernel } from "./checks.js";
+import {
+  biasTanh,
+  bin,
+  cast,
+  elementwise,
+  f,
+  int,
+  lets,
+  load,
+  matmulBiasTanh,
+  read,
+  ref,
+  rowSum,
+  treeKernel,
+  un,
+  v,
+  write,
+} from "./kernels.js";
 import { glslProgramPasses } from "./glsl_programs.js";
 
-// ---------------------------------------------------------------- kernel builders
-
-const lit = (dtype: DType, value: number): KExpr => ({ k: "lit", dtype, value });
-const f = (value: number): KExpr => lit("f32", value);
-const int = (value: number): KExpr => lit("i32", value);
-const v = (name: KVar): KExpr => ({ k: "var", name });
-const sym = (index: number): KExpr => ({ k: "sym", index });
-const ref = (id: number, dtype: DType = "f32"): KExpr => ({ k: "ref", id, dtype });
-const acc = (dtype: DType = "f32"): KExpr => ({ k: "acc", dtype });
-const load = (slot: number, index: KExpr, dtype: DType = "f32"): KExpr => ({
-  k: "load",
-  slot,
-  index,
-  dtype,
-});
-const idx = (fn: IdxFn, a: KExpr, b: KExpr): KExpr => ({ k: "idx", fn, a, b });
-const un = (fn: UnaryFn, x: KExpr, dtype: DType = "f32"): KExpr => ({ k: "unary", fn, x, dtype });
-const bin = (fn: BinaryFn, a: KExpr, b: KExpr, dtype: DType = "f32"): KExpr => ({
-  k: "binary",
-  fn,
-  a,
-  b,
-  dtype,
-});
-const cast = (x: KExpr, dtype: DType): KExpr => ({ k: "cast", x, dtype });
-const read = (dtype: DType = "f32"): Binding => ({ dtype, access: "read" });
-const write = (dtype: DType = "f32"): Binding => ({ dtype, access: "write" });
-const lets = (...exprs: KExpr[]): Stmt[] => exprs.map((expr, id) => ({ id, expr }));
-
-/** `out = expr(load a[i], load b[i], ...)` over `n` elements. */
-function elementwise(
-  inputs: readonly DType[],
-  out: DType,
-  expr: (...xs: KExpr[]) => KExpr,
-  n: number,
-): MapKernel {
-  const xs = inputs.map((d, slot) => load(slot, v("i"), d));
-  return {
-    kind: "map",
-    bindings: [...inputs.map((d) => read(d)), write(out)],
-    symbols: 0,
-    size: int(n),
-    epilogue: lets(expr(...xs)),
-    stores: [{ slot: inputs.length, value: ref(0, out) }],
-    schedule: { threads: 64 },
-  };
-}
-
 // ---------------------------------------------------------------- golden kernels
-
-/** Elementwise chain over x: f32[R, 5] with a broadcast bias: f32[5]; R is symbol 0. */
-const biasTanh: MapKernel = {
-  kind: "map",
-  bindings: [read(), read(), write()],
-  symbols: 1,
-  size: idx("mul", sym(0), int(5)),
-  epilogue: lets(
-    load(0, v("i")),
-    load(1, idx("mod", v("i"), int(5))),
-    bin("add", ref(0), ref(1)),
-    un("tanh", bin("mul", ref(2), f(2))),
-    bin("max", ref(3), f(-0.5)),
-  ),
-  stores: [{ slot: 2, value: ref(4) }],
-  schedule: { threads: 64 },
-};
-
-/** Row sums of x: f32[R, 7] (R is symbol 0), halved in the epilogue. */
-const rowSum: ReduceKernel = {
-  kind: "reduce",
-  bindings: [read(), write()],
-  symbols: 1,
-  size: sym(0),
-  fn: "sum",
-  dtype: "f32",
-  extent: int(7),
-  body: { lets: [], value: load(0, idx("add", idx("mul", v("i"), int(7)), v("r"))) },
-  epilogue: lets(bin("mul", acc(), f(0.5))),
-  stores: [{ slot: 1, value: ref(0) }],
-  schedule: { kind: "serial", threads: 64 },
-};
-
-/** A tree reduction of rows of x: dtype[rows, extent]. */
-function treeKernel(
-  fn: ReduceFn | "argmax",
-  dtype: DType,
-  rows: number,
-  extent: number,
-): ReduceKernel {
-  const out: DType = fn === "argmax" ? "i32" : dtype;
-  return {
-    kind: "reduce",
-    bindings: [read(dtype), write(out)],
-    symbols: 0,
-    size: int(rows),
-    fn,
-    dtype,
-    extent: int(extent),
-    body: {
-      lets: [{ id: 0, expr: idx("mul", v("i"), int(extent)) }],
-      value: load(0, idx("add", ref(0, "i32"), v("r")), dtype),
-    },
-    epilogue: [],
-    stores: [{ slot: 1, value: acc(out) }],
-    schedule: { kind: "tree", threads: 64 },
-  };
-}
-
-/**
- * tanh(A @ B + bias) for A: f32[2, M, 33] (M is symbol 0), B: f32[2, 33, 45],
- * bias: f32[45]; slot 3 gets the pre-activation, slot 4 the tanh.
- */
-const matmulBiasTanh: MatmulKernel = {
-  kind: "matmul",
-  bindings: [read(), read(), read(), write(), write()],
-  symbols: 1,
-  size: idx("mul", idx("mul", int(2), sym(0)), int(45)),
-  dtype: "f32",
-  batch: int(2),
-  m: sym(0),
-  n: int(45),
-  kk: int(33),
-  a: {
-    lets: [{ id: 0, expr: idx("add", idx("mul", v("b"), sym(0)), v("m")) }],
-    value: load(0, idx("add", idx("mul", ref(0, "i32"), int(33)), v("k"))),
-  },
-  b: {
-    lets: [],
-    value: load(
-      1,
-      idx("add", idx("mul", idx("add", idx("mul", v("b"), int(33)), v("k")), int(45)), v("n")),
-    ),
-  },
-  epilogue: [
-    { id: 1, expr: load(2, v("n")) },
-    { id: 2, expr: bin("add", acc(), ref(1)) },
-    { id: 3, expr: un("tanh", ref(2)) },
-  ],
-  stores: [
-    { slot: 3, value: ref(2) },
-    { slot: 4, value: ref(3) },
-  ],
-  schedule: {
-    tileM: 64,
-    tileN: 64,
-    tileK: 16,
-    threadM: 4,
-    threadN: 4,
-    software: { threadM: 16, threadN: 16 },
-  },
-};
+// (biasTanh, rowSum, treeKernel and matmulBiasTanh are shared with the WGSL tests)
 
 /**
  * Adam-like: six outputs from x, g: f32[n] (two passes; the second does not
@@ -368,26 +240,25 @@ describe("renderGlsl: golden shaders", () => {
   });
 
   it("prints literals that GLSL reads back exactly, and hoists operations on literals", () => {
-    const values = [0.1, 3, -2.5, 1e-10, 3.4028234663852886e38, 1e-45, 16777217];
+    const n = PRINTED_F32.length;
     const k = elementwise([], "f32", () => f(0), 1);
     const code = renderGlsl({
       ...k,
       epilogue: [
-        ...lets(...values.map(f)),
-        { id: 7, expr: int(-2147483648) },
-        { id: 8, expr: un("log", f(-1)) },
+        ...lets(...PRINTED_F32.map(([x]) => f(x))),
+        { id: n, expr: int(I32_MIN) },
+        { id: n + 1, expr: un("log", f(-1)) },
       ],
-      stores: [{ slot: 0, value: bin("add", ref(6), ref(8)) }],
+      stores: [{ slot: 0, value: bin("add", ref(n - 1), ref(n + 1)) }],
     }).passes[0]!.code;
-    expect(code).toContain("float t0 = 0.1;");
-    expect(code).toContain("float t1 = 3.0;");
-    expect(code).toContain("float t2 = (-2.5);");
-    expect(code).toContain("float t3 = 1e-10;");
-    expect(code).toContain("float t4 = 3.4028234663852886e+38;");
-    expect(code).toContain("float t6 = 16777216.0;");
-    expect(code).toContain("int t7 = (-2147483647 - 1);");
+    PRINTED_F32.forEach(([, text], j) => {
+      if (text === undefined) return;
+      const printed = text.startsWith("-") ? `(${text})` : text;
+      expect(code).toContain(`float t${j} = ${printed};`);
+    });
+    expect(code).toContain(`int t${n} = (-2147483647 - 1);`);
     // ANGLE would fold log(-1.0) to 0: a variable is not a constant expression
-    expect(code).toContain("float c0 = (-1.0);\n  float t8 = log_f32(c0);");
+    expect(code).toContain(`float c0 = (-1.0);\n  float t${n + 1} = log_f32(c0);`);
     expect(code).not.toMatch(/\d[fF]\b/);
   });
 });
@@ -658,18 +529,11 @@ function runInPage(job: GlJob): { outputs: number[][] } | { error: string } {
   return { outputs };
 }
 
-type Data = Float32Array | Int32Array;
-
 let browser: Browser | undefined;
 let page: BrowserPage | undefined;
 
 /** Runs `kernel` in WebGL2 on `inputs` (one per read slot) over `count` elements; outputs per write slot. */
-async function run(
-  kernel: Kernel,
-  inputs: readonly Data[],
-  count: number,
-  symbols: readonly number[] = [],
-): Promise<Data[]> {
+const run: RunKernel = async (kernel, inputs, count, symbols = []) => {
   const src = renderGlsl(kernel);
   let next = 0;
   const job: GlJob = {
@@ -678,7 +542,8 @@ async function run(
     inputs: kernel.bindings.map((b) => {
       if (b.access !== "read") return null;
       const data = inputs[next++]!;
-      return Array.from(data instanceof Float32Array ? new Uint32Array(data.buffer) : data);
+      const bits = data instanceof Float32Array;
+      return Array.from(bits ? new Uint32Array(data.buffer, data.byteOffset, data.length) : data);
     }),
     count,
     symbols,
@@ -690,96 +555,7 @@ async function run(
   return r.outputs.map((o, j) =>
     writes[j]!.dtype === "f32" ? new Float32Array(Uint32Array.from(o).buffer) : Int32Array.from(o),
   );
-}
-
-/**
- * `actual` equals `expected` (or `alt`, where given) up to `rel` relative and
- * `abs` absolute error (per element when an array); NaN, infinities and zero
- * signs exactly.
- */
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: readonly number[],
-  rel = 0,
-  abs: number | readonly number[] = 0,
-  what = "",
-  alt?: readonly number[],
-): void {
-  expect(actual.length).toBe(expected.length);
-  const bad: string[] = [];
-  const near = (a: number, want: number, tol: number): boolean => {
-    const e = Math.fround(want);
-    return Number.isNaN(e) || !Number.isFinite(e) || e === 0
-      ? Object.is(a, e) || (e === 0 && rel + tol > 0 && Math.abs(a) <= tol)
-      : Math.abs(a - e) <= tol + rel * Math.abs(e);
-  };
-  for (let j = 0; j < expected.length; j++) {
-    const a = actual[j]!;
-    const tol = typeof abs === "number" ? abs : abs[j]!;
-    if (!near(a, expected[j]!, tol) && !(alt !== undefined && near(a, alt[j]!, tol)))
-      bad.push(`[${j}] got ${a}, want ${Math.fround(expected[j]!)}`);
-  }
-  expect(bad, what).toEqual([]);
-}
-
-/** `x` with a subnormal value flushed to zero of its sign (what SwiftShader does to operands). */
-function flushed(x: number): number {
-  return x !== 0 && Math.abs(x) < 2 ** -126 ? (x < 0 ? -0 : 0) : x;
-}
-
-// ---------------------------------------------------------------- the CPU reference
-
-interface CpuHelpers {
-  mix32(x: number): number;
-  erf(x: number): number;
-  sigmoid(x: number): number;
-  roundHalfEven(x: number): number;
-  floorMod(x: number, y: number): number;
-  intMod(x: number, y: number): number;
-  toI32(x: number): number;
-}
-
-/** The CPU backend's own helper functions. */
-const cpu = new Function(
-  [
-    HELPERS.mix32,
-    HELPERS.erf,
-    HELPERS.sigmoid,
-    HELPERS.roundHalfEven,
-    HELPERS.floorMod,
-    HELPERS.intMod,
-    HELPERS.toI32,
-    "return { mix32, erf, sigmoid, roundHalfEven, floorMod, intMod, toI32 };",
-  ].join("\n"),
-)() as CpuHelpers;
-
-/** The CPU's i32 binary ops (ts.ts binaryExpr), stored to an Int32Array. */
-function cpuI32(fn: BinaryFn, a: number, b: number): number {
-  const ops: Partial<Record<BinaryFn, () => number>> = {
-    add: () => (a + b) | 0,
-    sub: () => (a - b) | 0,
-    mul: () => Math.imul(a, b),
-    div: () => (b === 0 ? 0 : (a / b) | 0),
-    mod: () => cpu.intMod(a, b),
-    pow: () => Math.pow(a, b),
-    max: () => Math.max(a, b),
-    min: () => Math.min(a, b),
-  };
-  return new Int32Array([ops[fn]!()])[0]!;
-}
-
-/** The first index of the maximum, NaN counting as the largest (the CPU's argmax). */
-function cpuArgmax(vs: readonly number[]): number {
-  let best = -Infinity;
-  let at = 0;
-  vs.forEach((x, r) => {
-    if (x > best || (x !== x && best === best)) {
-      best = x;
-      at = r;
-    }
-  });
-  return at;
-}
+};
 
 describeBrowser("renderGlsl: shaders run in WebGL2", () => {
   beforeAll(async () => {
@@ -792,21 +568,7 @@ describeBrowser("renderGlsl: shaders run in WebGL2", () => {
 
   it("runs the golden map and reduction over several texture rows", async () => {
     // 1000 rows of 5: 5000 elements, three texture rows, the last partial
-    const rows = 1000;
-    const x = Float32Array.from({ length: rows * 5 }, (_, j) => Math.sin(j) * 1.5);
-    const bias = Float32Array.from([0.5, -1, 0, 2, -0.25]);
-    const want = Array.from(x, (xv, j) => Math.max(Math.tanh((xv + bias[j % 5]!) * 2), -0.5));
-    const [out] = await run(biasTanh, [x, bias], rows * 5, [rows]);
-    expectClose(out!, want, 2e-6, 1e-7);
-    const r = 10;
-    const y = Float32Array.from({ length: r * 7 }, (_, j) => (j % 11) - 3.5);
-    const [sums] = await run(rowSum, [y], r, [r]);
-    const wantSums = Array.from({ length: r }, (_, i) => {
-      let s = 0;
-      for (let k = 0; k < 7; k++) s += y[i * 7 + k]!;
-      return s * 0.5;
-    });
-    expectClose(sums!, wantSums);
+    await check.goldenKernels(run, 1000);
   });
 
   it("writes six outputs in two passes", async () => {
@@ -841,64 +603,16 @@ describeBrowser("renderGlsl: shaders run in WebGL2", () => {
   });
 
   it("reproduces the CPU's i32 arithmetic", async () => {
-    const MIN = -2147483648;
-    const MAX = 2147483647;
-    const pairs: [number, number][] = [
-      [7, 2],
-      [-7, 2],
-      [7, -2],
-      [-7, -2],
-      [5, 0],
-      [-5, 0],
-      [0, 0],
-      [MIN, -1],
-      [MIN, 1],
-      [MAX, 1],
-      [MIN, -2],
-      [MIN, 3],
-      [MIN, MIN],
-      [MAX, MIN],
-      [-1, MIN],
-      [65536, 65536],
-      [123456789, 1000],
-      [3, 4],
-      [-2, 3],
-      [-3, 2],
-      [2, -1],
-      [-1, -3],
-      [-1, -4],
-      [1, -7],
-      [0, -1],
-      [2, 31],
-      [2, 32],
-      [3, 20],
-      [-3, 19],
-      [7, 1000],
-      [6, 6],
-      [-6, 3],
-    ];
-    const a = Int32Array.from(pairs, (p) => p[0]);
-    const b = Int32Array.from(pairs, (p) => p[1]);
-    const fns: BinaryFn[] = ["add", "sub", "mul", "div", "mod", "pow", "max", "min"];
-    for (const fn of fns) {
-      const k = elementwise(["i32", "i32"], "i32", (x, y) => bin(fn, x!, y!, "i32"), pairs.length);
-      const [out] = await run(k, [a, b], pairs.length);
-      expect([...out!], fn).toEqual(pairs.map(([p, q]) => cpuI32(fn, p, q)));
-    }
-    for (const fn of ["neg", "abs", "sign"] as const) {
-      const k = elementwise(["i32"], "i32", (x) => un(fn, x!, "i32"), pairs.length);
-      const [out] = await run(k, [a], pairs.length);
-      const want = pairs.map(([p]) =>
-        fn === "neg" ? -p | 0 : fn === "abs" ? Math.abs(p) | 0 : Math.sign(p),
-      );
-      expect([...out!], fn).toEqual(want);
-    }
+    await check.i32Arithmetic(run);
     // the golden i32/bool kernel
+    const pairs = I32_PAIRS;
+    const a = Int32Array.from(pairs, (q) => q[0]);
+    const b = Int32Array.from(pairs, (q) => q[1]);
     const flags = Int32Array.from(pairs, (_, j) => (j % 3 === 0 ? 1 : 0));
     const k = { ...intBool, size: int(pairs.length) };
     const [x, p, y] = await run(k, [a, b, flags], pairs.length);
     const P = Array.from(flags);
-    const t3 = pairs.map(([q, r]) => (Math.imul(q, r) + MIN) | 0);
+    const t3 = pairs.map(([q, r]) => (Math.imul(q, r) + I32_MIN) | 0);
     const t5 = pairs.map(([q, r], j) => (P[j]! < (q >= r ? 1 : 0) ? 1 : 0) & (P[j]! ? 0 : 1));
     expect([...x!]).toEqual(t3);
     expect([...p!]).toEqual(pairs.map(([q], j) => t5[j]! | (q === 0 ? 1 : 0)));
@@ -906,195 +620,15 @@ describeBrowser("renderGlsl: shaders run in WebGL2", () => {
   });
 
   it("reproduces the CPU's f32 binary functions", async () => {
-    const nan = NaN;
-    const inf = Infinity;
-    const pairs: [number, number][] = [
-      [2, 10],
-      [3, 2],
-      [-2, 3],
-      [-2, 2],
-      [-2, -3],
-      [-8, 1 / 3],
-      [2, 0.5],
-      [0, 0],
-      [0, -1],
-      [-0, -1],
-      [-0, -2],
-      [-0, 3],
-      [0, 2.5],
-      [nan, 0],
-      [1, inf],
-      [-1, inf],
-      [2, -inf],
-      [0.5, inf],
-      [inf, -2],
-      [-inf, 3],
-      [-inf, 2],
-      [-inf, -3],
-      [1.5, 7.25],
-      [10, 38],
-      [10, 39],
-      [7.5, 2],
-      [-7.5, 2],
-      [7.5, -2],
-      [-7.5, -2],
-      [6, 3],
-      [-6, 3],
-      [6, -3],
-      [5, 0],
-      [inf, 2],
-      [5, inf],
-      [-5, inf],
-      [1e10, 3],
-      [1, nan],
-      [nan, 1],
-      [-0, 0],
-      [0, -0],
-      [0.1, 0.3],
-      [-0.1, 0.3],
-      [1e30, 7],
-      [-1e-40, 1e-41],
-      [123.456, -0.001],
-      [-1e20, 3e-20],
-    ];
-    const x = Float32Array.from(pairs, (q) => q[0]);
-    const y = Float32Array.from(pairs, (q) => q[1]);
-    const X = Array.from(x);
-    const Y = Array.from(y);
-    const cases: [BinaryFn, (a: number, b: number) => number, number][] = [
-      ["pow", Math.pow, 1e-6],
-      ["mod", cpu.floorMod, 0],
-      ["max", Math.max, 0],
-      ["min", Math.min, 0],
-      ["div", (a, b) => a / b, 0],
-      ["add", (a, b) => a + b, 0],
-    ];
-    for (const [fn, refFn, rel] of cases) {
-      const k = elementwise(["f32", "f32"], "f32", (a, b) => bin(fn, a!, b!), pairs.length);
-      const [out] = await run(k, [x, y], pairs.length);
-      // a subnormal operand may be read as zero
-      expectClose(
-        out!,
-        X.map((a, j) => refFn(a, Y[j]!)),
-        rel,
-        0,
-        fn,
-        X.map((a, j) => refFn(flushed(a), flushed(Y[j]!))),
-      );
-    }
-    const cmp: [BinaryFn, (a: number, b: number) => boolean][] = [
-      ["eq", (a, b) => a === b],
-      ["ne", (a, b) => a !== b],
-      ["lt", (a, b) => a < b],
-      ["ge", (a, b) => a >= b],
-    ];
-    for (const [fn, refFn] of cmp) {
-      const k = elementwise(
-        ["f32", "f32"],
-        "bool",
-        (a, b) => bin(fn, a!, b!, "bool"),
-        pairs.length,
-      );
-      const [out] = await run(k, [x, y], pairs.length);
-      // exact, or as the CPU compares the operands with subnormals read as zero
-      expectClose(
-        out!,
-        X.map((a, j) => (refFn(a, Y[j]!) ? 1 : 0)),
-        0,
-        0,
-        fn,
-        X.map((a, j) => (refFn(flushed(a), flushed(Y[j]!)) ? 1 : 0)),
-      );
-    }
+    // SwiftShader may read a subnormal operand as zero
+    await check.f32Binary(run, { subnormalOperandsMayBeZero: true });
   });
 
   it("reproduces the CPU's f32 unary functions", async () => {
-    const xs = [
-      0,
-      -0,
-      1,
-      -1,
-      0.5,
-      -0.5,
-      1.5,
-      2.5,
-      -2.5,
-      3.5,
-      1e-3,
-      -1e-3,
-      1e-6,
-      -3e-5,
-      0.3,
-      -0.7,
-      0.54,
-      0.56,
-      1.7,
-      -3.2,
-      5,
-      9,
-      -12,
-      20,
-      -20,
-      100,
-      -100,
-      1e30,
-      -1e30,
-      NaN,
-      Infinity,
-      -Infinity,
-    ];
-    const x = Float32Array.from(xs);
-    const X = Array.from(x);
-    const cases: [UnaryFn, (a: number) => number, number, number][] = [
-      ["neg", (a) => -a, 0, 0],
-      ["abs", Math.abs, 0, 0],
-      ["sign", Math.sign, 0, 0],
-      ["floor", Math.floor, 0, 0],
-      ["ceil", Math.ceil, 0, 0],
-      ["round", cpu.roundHalfEven, 0, 0],
-      ["tanh", Math.tanh, 2e-7, 0],
-      // GPUs flush subnormal results to zero
-      ["sigmoid", cpu.sigmoid, 1e-6, 1e-37],
-      ["erf", cpu.erf, 5e-7, 0],
-      ["log1p", Math.log1p, 5e-7, 0],
-      ["exp", Math.exp, 2e-6, 1e-37],
-      ["sqrt", Math.sqrt, 5e-7, 0],
-    ];
-    for (const [fn, refFn, rel, abs] of cases) {
-      const k = elementwise(["f32"], "f32", (a) => un(fn, a!), xs.length);
-      const [out] = await run(k, [x], xs.length);
-      expectClose(out!, X.map(refFn), rel, abs, fn);
-    }
-    const dense = Float32Array.from({ length: 2001 }, (_, j) => (j - 1000) / 800);
-    const [t] = await run(
-      elementwise(["f32"], "f32", (a) => un("tanh", a!), 2001),
-      [dense],
-      2001,
-    );
-    expectClose(t!, Array.from(dense, Math.tanh), 3e-7, 0, "dense tanh");
-    const [lp] = await run(
-      elementwise(["f32"], "f32", (a) => un("log1p", a!), 2001),
-      [dense],
-      2001,
-    );
-    expectClose(lp!, Array.from(dense, Math.log1p), 1e-6, 0, "dense log1p");
-    const wide = Float32Array.from(dense, (d) => d * 4);
-    const [er] = await run(
-      elementwise(["f32"], "f32", (a) => un("erf", a!), 2001),
-      [wide],
-      2001,
-    );
-    expectClose(er!, Array.from(wide, cpu.erf), 1e-6, 0, "dense erf");
-    const mid = Float32Array.from({ length: 64 }, (_, j) => 0.05 + j * 0.1);
-    const [lg] = await run(
-      elementwise(["f32"], "f32", (a) => un("log", a!), 64),
-      [mid],
-      64,
-    );
-    expectClose(lg!, Array.from(mid, Math.log), 2e-6, 2e-7, "log");
+    await check.f32Unary(run);
     // sin, cos and tan reduce their argument themselves, up to |x| = 8192
     const angles = Float32Array.from([
-      ...xs.filter((a) => !(Math.abs(a) > 8192)),
+      ...UNARY_INPUTS.filter((a) => !(Math.abs(a) > 8192)),
       ...Array.from({ length: 600 }, (_, j) => (j - 300) * 0.337),
       Math.PI / 2,
       -Math.PI,
@@ -1102,244 +636,50 @@ describeBrowser("renderGlsl: shaders run in WebGL2", () => {
       8191.7,
       -4000.3,
     ]);
-    for (const fn of ["sin", "cos", "tan"] as const) {
-      const n = angles.length;
-      const [out] = await run(
-        elementwise(["f32"], "f32", (a) => un(fn, a!), n),
-        [angles],
-        n,
-      );
-      expectClose(out!, Array.from(angles, Math[fn]), 2e-6, 2e-7, fn);
-    }
+    for (const fn of ["sin", "cos", "tan"] as const)
+      await check.unary(run, fn, angles, Math[fn], 2e-6, 2e-7);
   });
 
   it("reproduces the CPU's casts", async () => {
-    const xs = [
-      2.7,
-      -2.7,
-      0.5,
-      -0.5,
-      3e9,
-      -3e9,
-      2147483520,
-      -2147483648,
-      NaN,
-      Infinity,
-      -Infinity,
-      0,
-    ];
-    const x = Float32Array.from(xs);
-    const X = Array.from(x);
-    const [ints] = await run(
-      elementwise(["f32"], "i32", (a) => cast(a!, "i32"), 12),
-      [x],
-      12,
-    );
-    expect([...ints!]).toEqual([...Int32Array.from(X, cpu.toI32)]);
-    const [bools] = await run(
-      elementwise(["f32"], "bool", (a) => cast(a!, "bool"), 12),
-      [x],
-      12,
-    );
-    expect([...bools!]).toEqual(X.map((a) => (a !== 0 ? 1 : 0)));
-    const flags = Int32Array.from([0, 1, 1, 0]);
-    const [fb] = await run(
-      elementwise(["bool"], "f32", (a) => cast(a!, "f32"), 4),
-      [flags],
-      4,
-    );
-    expect([...fb!]).toEqual([0, 1, 1, 0]);
-    const notBool = elementwise(["bool"], "i32", (a) => cast(un("not", a!, "bool"), "i32"), 4);
-    const [nb] = await run(notBool, [flags], 4);
-    expect([...nb!]).toEqual([1, 0, 0, 1]);
-    const big = Int32Array.from([16777217, -7, 2147483647]);
-    const [fi] = await run(
-      elementwise(["i32"], "f32", (a) => cast(a!, "f32"), 3),
-      [big],
-      3,
-    );
-    expect([...fi!]).toEqual(Array.from(big, Math.fround));
+    await check.casts(run);
   });
 
   it("computes operations on literals at run time", async () => {
     // ANGLE folds each of these when printed as a constant expression, the
     // undefined ones (log, sqrt of negatives, pow of a negative base) to 0
-    const cases: [KExpr, DType, number][] = [
-      [bin("div", f(1), f(0)), "f32", Infinity],
-      [un("log", f(-1)), "f32", NaN],
-      [un("sqrt", f(-4)), "f32", NaN],
-      [un("exp", f(100)), "f32", Infinity],
-      [bin("pow", f(-2), f(3)), "f32", -8],
-      [bin("pow", f(-2), f(0.5)), "f32", NaN],
-      [f(NaN), "f32", NaN],
-      [f(-0), "f32", -0],
-      [f(-Infinity), "f32", -Infinity],
-      [bin("div", f(1), cast(idx("mul", int(2), int(0)), "f32")), "f32", Infinity],
-      [bin("mod", int(-2147483648), int(-1), "i32"), "i32", 0],
-      [bin("div", int(-2147483648), int(-1), "i32"), "i32", -2147483648],
-      [bin("div", int(5), int(0), "i32"), "i32", 0],
-      [bin("mod", int(-7), int(2), "i32"), "i32", 1],
-      [un("neg", int(-2147483648), "i32"), "i32", -2147483648],
-      [bin("lt", f(NaN), f(1), "bool"), "bool", 0],
-    ];
-    const k: MapKernel = {
-      kind: "map",
-      bindings: cases.map(([, d]) => write(d)),
-      symbols: 0,
-      size: int(1),
-      epilogue: lets(...cases.map(([e]) => e)),
-      stores: cases.map(([, d], j) => ({ slot: j, value: ref(j, d) })),
-      schedule: { threads: 64 },
-    };
+    const k = literalKernel(LITERALS);
     expect(renderGlsl(k).passes.length).toBe(4);
     const out = await run(k, [], 1);
     expectClose(
       out.map((o) => o[0]!),
-      cases.map(([, , want]) => want),
+      LITERALS.map(([, , want]) => want),
     );
   });
 
   it("reduces serially, including tree reductions, with NaN and wrapping", async () => {
-    const rows = 3;
-    const n = 1000;
-    const x = Float32Array.from({ length: rows * n }, (_, j) => Math.cos(j * 0.37) + (j % 3));
-    const want = Array.from({ length: rows }, (_, i) => {
-      let s = 0;
-      for (let r = 0; r < n; r++) s += x[i * n + r]!;
-      return s;
-    });
-    const [tree] = await run(treeKernel("sum", "f32", rows, n), [x], rows);
-    expectClose(tree!, want, 1e-5, 0, "sum");
-    const y = Float32Array.from({ length: rows * 100 }, (_, j) => Math.sin(j) * 10);
-    y[150] = NaN;
-    const Y = Array.from(y);
-    const rowsOf = (g: (vs: number[]) => number) =>
-      Array.from({ length: rows }, (_, i) => g(Y.slice(i * 100, i * 100 + 100)));
-    for (const [fn, g] of [
-      ["max", (vs: number[]) => Math.max(...vs)],
-      ["min", (vs: number[]) => Math.min(...vs)],
-    ] as const) {
-      const [out] = await run(treeKernel(fn, "f32", rows, 100), [y], rows);
-      expectClose(out!, rowsOf(g), 0, 0, fn);
-    }
-    const z = Int32Array.from({ length: rows * 100 }, (_, j) => ((j * 7919) % 1000) - 300);
-    for (const [fn, g] of [
-      ["sum", (vs: number[]) => vs.reduce((s, t) => (s + t) | 0, 0)],
-      ["prod", (vs: number[]) => vs.reduce((s, t) => Math.imul(s, t | 1), 1)],
-      ["max", (vs: number[]) => Math.max(...vs)],
-      ["min", (vs: number[]) => Math.min(...vs)],
-    ] as const) {
-      const input = fn === "prod" ? Int32Array.from(z, (t) => t | 1) : z;
-      const Z = Array.from(input);
-      const wantI = Array.from({ length: rows }, (_, i) => g(Z.slice(i * 100, i * 100 + 100)));
-      const [out] = await run(treeKernel(fn, "i32", rows, 100), [input], rows);
-      expect([...out!], fn).toEqual(wantI);
+    for (const c of reductions()) {
+      const [out] = await run(treeKernel(c.fn, c.dtype, c.rows, c.extent), [c.input], c.rows);
+      expectReduced(out!, c, `${c.dtype} ${c.fn}`);
     }
   });
 
   it("finds the first maximum, NaN counting as the largest", async () => {
-    const extent = 200;
-    const rowsData: number[][] = [];
-    const row = (edit: (r: number[]) => void): void => {
-      const r = Array.from({ length: extent }, (_, j) => Math.sin(j * 1.3));
-      edit(r);
-      rowsData.push(r);
-    };
-    row((r) => ((r[130] = 5), (r[5] = 5)));
-    row((r) => ((r[150] = NaN), (r[70] = NaN), (r[3] = 100)));
-    row((r) => r.fill(-Infinity));
-    row((r) => r.fill(2));
-    row((r) => (r[199] = NaN));
-    const want = rowsData.map(cpuArgmax);
-    expect(want).toEqual([5, 70, 0, 0, 199]);
-    const [out] = await run(
-      treeKernel("argmax", "f32", rowsData.length, extent),
-      [Float32Array.from(rowsData.flat())],
-      rowsData.length,
-    );
-    expect([...out!]).toEqual(want);
-    const ints = Int32Array.from({ length: 2 * 70 }, (_, j) =>
-      j % 70 === 33 || j % 70 === 60 ? 50 : j % 7,
-    );
-    const wantI = [0, 1].map((i) => cpuArgmax(Array.from(ints.slice(i * 70, i * 70 + 70))));
-    const [outI] = await run(treeKernel("argmax", "i32", 2, 70), [ints], 2);
-    expect([...outI!]).toEqual(wantI);
+    const c = argmaxCase();
+    const [out] = await run(treeKernel("argmax", "f32", c.rows, c.extent), [c.x], c.rows);
+    expect([...out!]).toEqual(c.want);
+    const ci = argmaxI32Case();
+    const [outI] = await run(treeKernel("argmax", "i32", 2, 70), [ci.x], 2);
+    expect([...outI!]).toEqual(ci.want);
   });
 
   it("multiplies batched matrices with a fused epilogue", async () => {
-    const M = 70;
-    const K = 33;
-    const N = 45;
-    const a = Float32Array.from({ length: 2 * M * K }, (_, j) => Math.sin(j * 0.7) * 0.5);
-    const b = Float32Array.from({ length: 2 * K * N }, (_, j) => Math.cos(j * 0.3) * 0.5);
-    const bias = Float32Array.from({ length: N }, (_, j) => (j % 5) * 0.1 - 0.2);
-    const pre: number[] = [];
-    for (let bi = 0; bi < 2; bi++)
-      for (let m = 0; m < M; m++)
-        for (let n = 0; n < N; n++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += a[(bi * M + m) * K + k]! * b[(bi * K + k) * N + n]!;
-          pre.push(s + bias[n]!);
-        }
     // 6300 outputs: four texture rows
-    const [sum, act] = await run(matmulBiasTanh, [a, b, bias], 2 * M * N, [M]);
-    expectClose(sum!, pre, 1e-5, 1e-6, "acc + bias");
-    expectClose(act!, pre.map(Math.tanh), 1e-5, 1e-6, "tanh");
+    const c = matmulBiasTanhCase();
+    expectMatmulBiasTanh(await run(matmulBiasTanh, c.inputs, c.count, c.symbols), c, "");
   });
 
   it("multiplies i32 matrices with a transposed operand", async () => {
-    const [B, M, K, N] = [3, 19, 21, 37];
-    const kernel: MatmulKernel = {
-      kind: "matmul",
-      bindings: [read("i32"), read("i32"), write("i32")],
-      symbols: 3,
-      size: int(B * M * N),
-      dtype: "i32",
-      batch: int(B),
-      m: sym(0),
-      n: sym(2),
-      kk: sym(1),
-      a: {
-        lets: [],
-        value: load(
-          0,
-          idx("add", idx("mul", idx("add", idx("mul", v("b"), sym(0)), v("m")), sym(1)), v("k")),
-          "i32",
-        ),
-      },
-      // B is stored [batch, N, K]
-      b: {
-        lets: [],
-        value: load(
-          1,
-          idx("add", idx("mul", idx("add", idx("mul", v("b"), sym(2)), v("n")), sym(1)), v("k")),
-          "i32",
-        ),
-      },
-      epilogue: [],
-      stores: [{ slot: 2, value: acc("i32") }],
-      schedule: {
-        tileM: 16,
-        tileN: 32,
-        tileK: 8,
-        threadM: 2,
-        threadN: 4,
-        software: { threadM: 8, threadN: 16 },
-      },
-    };
-    const a = Int32Array.from({ length: B * M * K }, (_, j) => ((j * 37) % 201) - 100);
-    const bt = Int32Array.from({ length: B * N * K }, (_, j) => ((j * 53) % 151) - 75);
-    const want: number[] = [];
-    for (let bi = 0; bi < B; bi++)
-      for (let m = 0; m < M; m++)
-        for (let n = 0; n < N; n++) {
-          let s = 0;
-          for (let k = 0; k < K; k++)
-            s = (s + Math.imul(a[(bi * M + m) * K + k]!, bt[(bi * N + n) * K + k]!)) | 0;
-          want.push(s);
-        }
-    const [out] = await run(kernel, [a, bt], B * M * N, [M, K, N]);
-    expect([...out!]).toEqual(want);
+    await check.i32Matmul(run);
   });
 
   it("compiles every helper without a warning and runs them", async () => {
@@ -1368,48 +708,6 @@ describeBrowser("renderGlsl: shaders run in WebGL2", () => {
   });
 
   it("draws the CPU's random numbers", async () => {
-    const salts = [7, 0xdeadbeef];
-    const n = 64;
-    const seedOf = load(0, int(0), "i32");
-    const draw = (dist: "uniform" | "normal", salt: number): KExpr => ({
-      k: "random",
-      dist,
-      salt,
-      seed: seedOf,
-      counter: v("i"),
-    });
-    const kernel: MapKernel = {
-      kind: "map",
-      bindings: [read("i32"), write(), write(), write()],
-      symbols: 0,
-      size: int(n),
-      epilogue: lets(
-        draw("uniform", salts[0]!),
-        draw("uniform", salts[1]!),
-        draw("normal", salts[1]!),
-      ),
-      stores: [
-        { slot: 1, value: ref(0) },
-        { slot: 2, value: ref(1) },
-        { slot: 3, value: ref(2) },
-      ],
-      schedule: { threads: 64 },
-    };
-    const mix = cpu.mix32;
-    const unit = 5.9604644775390625e-8;
-    for (const seed of [-5, 12345]) {
-      const [u0, u1, nrm] = await run(kernel, [Int32Array.from([seed])], n);
-      const key = (salt: number) => mix(mix(((seed >>> 0) ^ 0x9e3779b9) >>> 0) ^ (salt >>> 0));
-      const uniform = (salt: number) =>
-        Array.from({ length: n }, (_, k) => (mix((key(salt) + k) >>> 0) >>> 8) * unit);
-      const normal = Array.from({ length: n }, (_, k) => {
-        const v1 = ((mix((key(salts[1]!) + 2 * k) >>> 0) >>> 8) + 1) * unit;
-        const v2 = (mix((key(salts[1]!) + 2 * k + 1) >>> 0) >>> 8) * unit;
-        return Math.sqrt(-2 * Math.log(v1)) * Math.cos(6.283185307179586 * v2);
-      });
-      expectClose(u0!, uniform(salts[0]!), 0, 0, "uniform");
-      expectClose(u1!, uniform(salts[1]!), 0, 0, "uniform, large salt");
-      expectClose(nrm!, normal, 1e-5, 1e-5, "normal");
-    }
+    await check.random(run);
   });
 });

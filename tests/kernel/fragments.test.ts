@@ -9,7 +9,6 @@
 import { describe, expect, it } from "vitest";
 import { forFragments } from "../../compiler/kernel/fragments.js";
 import type {
-  Binding,
   Kernel,
   KExpr,
   MapKernel,
@@ -24,6 +23,23 @@ import {
   type Launch,
   type ProgramPlan,
 } from "../../runtime/plan.js";
+import { cpuArgmax } from "../codegen/cases.js";
+import {
+  acc,
+  bin,
+  cast,
+  f,
+  idx,
+  int,
+  load,
+  MATMUL_SCHEDULE,
+  read,
+  ref,
+  sym,
+  un,
+  v,
+  write,
+} from "../codegen/kernels.js";
 import { argumentValues, INTERPRETED_FILES, rng } from "../fusion/args.js";
 import { runFused, runKernel } from "../fusion/interp.js";
 import { compileProgram } from "../programs/harness.js";
@@ -90,38 +106,6 @@ function checkStructure(parts: readonly Kernel[], original: Kernel, maxOutputs: 
 
 // ---------------------------------------------------------------- hand-built kernels
 
-const int = (value: number): KExpr => ({ k: "lit", dtype: "i32", value });
-const f = (value: number): KExpr => ({ k: "lit", dtype: "f32", value });
-const v = (name: "i" | "r" | "b" | "m" | "n" | "k"): KExpr => ({ k: "var", name });
-const sym = (index: number): KExpr => ({ k: "sym", index });
-const ref = (id: number, dtype: "f32" | "i32" = "f32"): KExpr => ({ k: "ref", id, dtype });
-const load = (slot: number, index: KExpr, dtype: "f32" | "i32" = "f32"): KExpr => ({
-  k: "load",
-  slot,
-  index,
-  dtype,
-});
-const idx = (fn: "add" | "mul" | "mod" | "div", a: KExpr, b: KExpr): KExpr => ({
-  k: "idx",
-  fn,
-  a,
-  b,
-});
-const bin = (
-  fn: "add" | "mul" | "sub",
-  a: KExpr,
-  b: KExpr,
-  dtype: "f32" | "i32" = "f32",
-): KExpr => ({
-  k: "binary",
-  fn,
-  a,
-  b,
-  dtype,
-});
-const read = (dtype: Binding["dtype"] = "f32"): Binding => ({ dtype, access: "read" });
-const write = (dtype: Binding["dtype"] = "f32"): Binding => ({ dtype, access: "write" });
-
 /**
  * `acc = A @ B` for A: [2, M, 5], B: [2, 5, 7] (M is symbol 0); the epilogue
  * uses `acc`, `i`, `b`, `m` and `n` and stores six values.
@@ -147,28 +131,21 @@ const matmul: MatmulKernel = {
   },
   epilogue: [
     { id: 1, expr: load(2, v("n")) },
-    { id: 2, expr: bin("add", { k: "acc", dtype: "f32" }, ref(1)) },
-    { id: 3, expr: { k: "cast", x: v("m"), dtype: "f32" } },
-    { id: 4, expr: { k: "cast", x: v("b"), dtype: "f32" } },
-    { id: 5, expr: { k: "cast", x: v("i"), dtype: "f32" } },
+    { id: 2, expr: bin("add", acc(), ref(1)) },
+    { id: 3, expr: cast(v("m"), "f32") },
+    { id: 4, expr: cast(v("b"), "f32") },
+    { id: 5, expr: cast(v("i"), "f32") },
   ],
   stores: [
     { slot: 3, value: ref(2) },
-    { slot: 4, value: { k: "unary", fn: "tanh", x: ref(2), dtype: "f32" } },
+    { slot: 4, value: un("tanh", ref(2)) },
     { slot: 5, value: ref(5) },
     { slot: 6, value: bin("mul", ref(1), f(0.5)) },
     // the second pass needs no acc: a map computing m and b from i
     { slot: 7, value: ref(3) },
     { slot: 8, value: ref(4) },
   ],
-  schedule: {
-    tileM: 64,
-    tileN: 64,
-    tileK: 16,
-    threadM: 4,
-    threadN: 4,
-    software: { threadM: 16, threadN: 16 },
-  },
+  schedule: MATMUL_SCHEDULE,
 };
 
 /** Argmax over rows of x: f32[3, 40], tree schedule; i32 output, plus a map-only second output. */
@@ -185,7 +162,7 @@ const argmax: ReduceKernel = {
     value: load(0, idx("add", ref(0, "i32"), v("r"))),
   },
   epilogue: [],
-  stores: [{ slot: 1, value: { k: "acc", dtype: "i32" } }],
+  stores: [{ slot: 1, value: acc("i32") }],
   schedule: { kind: "tree", threads: 64 },
 };
 
@@ -200,12 +177,12 @@ const sixOutputs: ReduceKernel = {
   extent: int(9),
   body: { lets: [], value: load(0, idx("add", idx("mul", v("i"), int(9)), v("r"))) },
   epilogue: [
-    { id: 0, expr: { k: "cast", x: v("i"), dtype: "f32" } },
-    { id: 1, expr: bin("mul", { k: "acc", dtype: "f32" }, ref(0)) },
+    { id: 0, expr: cast(v("i"), "f32") },
+    { id: 1, expr: bin("mul", acc(), ref(0)) },
     { id: 2, expr: bin("sub", ref(0), f(1)) },
   ],
   stores: [
-    { slot: 1, value: { k: "acc", dtype: "f32" } },
+    { slot: 1, value: acc() },
     { slot: 2, value: ref(1) },
     { slot: 3, value: ref(0) },
     { slot: 4, value: ref(1) },
@@ -282,7 +259,7 @@ describe("forFragments on hand-built kernels", () => {
     ]);
     const want = run([argmax], inputs, [], 3)[0]!;
     expectSame(run(parts, inputs, [], 3)[0]!, want, "argmax");
-    expect([...want]).toEqual([argmaxOf(inputs[0]!, 0), 5, 20]);
+    expect([...want]).toEqual([cpuArgmax(inputs[0]!.subarray(0, 40)), 5, 20]);
   });
 
   it("splits six stores into 4 + 2 and makes the part without acc a map", () => {
@@ -355,20 +332,6 @@ describe("forFragments on hand-built kernels", () => {
     expectSame(run([h], inputs, [], 4)[0]!, run([k], inputs, [], 4)[0]!, "hoisted sum");
   });
 });
-
-/** The first index of the maximum of row `row` of 40 (NaN counting as largest). */
-function argmaxOf(x: Arr, row: number): number {
-  let best = -Infinity;
-  let at = 0;
-  for (let r = 0; r < 40; r++) {
-    const y = x[row * 40 + r]!;
-    if (y > best || (Number.isNaN(y) && !Number.isNaN(best))) {
-      best = y;
-      at = r;
-    }
-  }
-  return at;
-}
 
 // ---------------------------------------------------------------- every program
 
