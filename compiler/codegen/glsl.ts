@@ -182,7 +182,9 @@ const HELPERS: Readonly<Record<Helper, string>> = {
   uint c = uint(counter) * 2u;
   float u1 = (float(mix32(key + c) >> 8u) + 1.0) * 5.9604644775390625e-8;
   float u2 = float(mix32(key + c + 1u) >> 8u) * 5.9604644775390625e-8;
-  return sqrt(-2.0 * log(u1)) * cos_f32(6.283185307179586 * u2);
+  // log(u1) as log1p(u1 - 1) (u1 - 1 is exact): near u1 = 1 the builtin log's
+  // absolute error, which GLSL ES allows, would swamp the small result
+  return sqrt(-2.0 * log1p_f32(u1 - 1.0)) * cos_f32(6.283185307179586 * u2);
 }`,
   // Math.exp: NaN stays NaN
   exp_f32: `float exp_f32(float x) {
@@ -618,7 +620,7 @@ const GLSL: Dialect = {
     sin_f32: ["f32_bits", "is_nan", "is_inf", "sin_turn"],
     cos_f32: ["f32_bits", "is_nan", "is_inf", "sin_turn"],
     tan_f32: ["f32_bits", "is_nan", "is_inf", "sin_turn"],
-    random_normal: ["cos_f32"],
+    random_normal: ["cos_f32", "log1p_f32"],
     log1p_f32: ["log_f32"],
   },
   // See Note [GLSL builtins]
