@@ -14,63 +14,17 @@
  * Nothing between K1 and K2 can read K2's outputs (they did not exist yet),
  * so moving K2 earlier changes no value.
  */
-import type { KExpr, Kernel, Stmt, Store } from "../kernel/kernelIr.js";
+import type { KExpr, Kernel, Store } from "../kernel/kernelIr.js";
+import { kernelExprs, mapExpr, maxLetId, visitExpr } from "../kernel/walk.js";
 import type { Built } from "./fuse.js";
 import { exprKey } from "./exprs.js";
-
-/** Rewrites every sub-expression bottom-up with `f`. */
-function mapExpr(e: KExpr, f: (e: KExpr) => KExpr): KExpr {
-  switch (e.k) {
-    case "lit":
-    case "var":
-    case "sym":
-    case "ref":
-    case "acc":
-      return f(e);
-    case "load":
-      return f({ ...e, index: mapExpr(e.index, f) });
-    case "idx":
-      return f({ ...e, a: mapExpr(e.a, f), b: mapExpr(e.b, f) });
-    case "unary":
-      return f({ ...e, x: mapExpr(e.x, f) });
-    case "binary":
-      return f({ ...e, a: mapExpr(e.a, f), b: mapExpr(e.b, f) });
-    case "select":
-      return f({ ...e, cond: mapExpr(e.cond, f), a: mapExpr(e.a, f), b: mapExpr(e.b, f) });
-    case "cast":
-      return f({ ...e, x: mapExpr(e.x, f) });
-    case "random":
-      return f({ ...e, seed: mapExpr(e.seed, f), counter: mapExpr(e.counter, f) });
-  }
-}
-
-function exprs(k: Kernel): KExpr[] {
-  const out: KExpr[] = [...k.epilogue.map((s) => s.expr), ...k.stores.map((s) => s.value)];
-  if (k.kind === "reduce") out.push(...k.body.lets.map((s) => s.expr), k.body.value);
-  if (k.kind === "matmul")
-    out.push(...k.a.lets.map((s) => s.expr), k.a.value, ...k.b.lets.map((s) => s.expr), k.b.value);
-  return out;
-}
-
-function maxLet(k: Kernel): number {
-  let m = -1;
-  const seen = (ls: readonly Stmt[]) => ls.forEach((s) => (m = Math.max(m, s.id)));
-  seen(k.epilogue);
-  if (k.kind === "reduce") seen(k.body.lets);
-  if (k.kind === "matmul") {
-    seen(k.a.lets);
-    seen(k.b.lets);
-  }
-  return m;
-}
 
 /** Every (slot, index) K reads. */
 function loads(k: Kernel): { slot: number; index: KExpr }[] {
   const out: { slot: number; index: KExpr }[] = [];
-  for (const e of exprs(k))
-    mapExpr(e, (x) => {
+  for (const e of kernelExprs(k))
+    visitExpr(e, (x) => {
       if (x.k === "load") out.push({ slot: x.slot, index: x.index });
-      return x;
     });
   return out;
 }
@@ -93,7 +47,7 @@ function join(a: Built, b: Built): Built {
   // a's own outputs, by buffer: the values it stores
   const stored = new Map<number, KExpr>();
   a.writes.forEach((w, j) => stored.set(w, ka.stores[j]!.value));
-  const offset = maxLet(ka) + 1;
+  const offset = maxLetId(ka) + 1;
   const bReadSlots = b.reads.map((r) => (stored.has(r) ? -1 : slotOfRead(r)));
   const rewriteB = (e: KExpr): KExpr =>
     mapExpr(e, (x) => {

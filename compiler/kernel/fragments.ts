@@ -30,6 +30,7 @@ import {
   type Stmt,
   type Store,
 } from "./kernelIr.js";
+import { mapExpr, mapOperands, maxLetId, visitExpr } from "./walk.js";
 
 /** The `threads` recorded in kernels made here; fragment shaders have no workgroups. */
 const FRAGMENT_THREADS = 64;
@@ -134,45 +135,14 @@ function subst(
   vars: Partial<Record<KVar, KExpr>>,
   ids: ReadonlyMap<number, number> = new Map(),
 ): KExpr {
-  const go = (x: KExpr): KExpr => subst(x, vars, ids);
-  switch (e.k) {
-    case "lit":
-    case "sym":
-    case "acc":
-      return e;
-    case "var":
-      return vars[e.name] ?? e;
-    case "ref": {
-      const id = ids.get(e.id);
-      return id === undefined ? e : { ...e, id };
+  return mapExpr(e, (x) => {
+    if (x.k === "var") return vars[x.name] ?? x;
+    if (x.k === "ref") {
+      const id = ids.get(x.id);
+      return id === undefined ? x : { ...x, id };
     }
-    case "load":
-      return { ...e, index: go(e.index) };
-    case "idx":
-      return { ...e, a: go(e.a), b: go(e.b) };
-    case "unary":
-      return { ...e, x: go(e.x) };
-    case "binary":
-      return { ...e, a: go(e.a), b: go(e.b) };
-    case "select":
-      return { ...e, cond: go(e.cond), a: go(e.a), b: go(e.b) };
-    case "cast":
-      return { ...e, x: go(e.x) };
-    case "random":
-      return { ...e, seed: go(e.seed), counter: go(e.counter) };
-    default:
-      return assertNever(e, "kernel expression");
-  }
-}
-
-/** The largest let id of a kernel (-1 when it has none). */
-function maxLetId(k: Kernel): number {
-  const blocks: (readonly Stmt[])[] = [k.epilogue];
-  if (k.kind === "reduce") blocks.push(k.body.lets, k.prelude ?? []);
-  if (k.kind === "matmul") blocks.push(k.a.lets, k.b.lets);
-  let max = -1;
-  for (const lets of blocks) for (const s of lets) max = Math.max(max, s.id);
-  return max;
+    return x;
+  });
 }
 
 // ---------------------------------------------------------------- loop invariants
@@ -193,13 +163,16 @@ export function hoistInvariants(k: ReduceKernel): ReduceKernel {
   /** Body lets that depend on `r`. */
   const variant = new Set<number>();
   const varies = new Map<KExpr, boolean>();
+  /** Memoized per node, so that hoisting (which asks of every subexpression) stays linear. */
   const dependsOnR = (e: KExpr): boolean => {
     let known = varies.get(e);
     if (known === undefined) {
-      known = false;
-      visit(e, (x) => {
-        if ((x.k === "var" && x.name === "r") || (x.k === "ref" && variant.has(x.id))) known = true;
+      let d = (e.k === "var" && e.name === "r") || (e.k === "ref" && variant.has(e.id));
+      mapOperands(e, (x) => {
+        d = dependsOnR(x) || d;
+        return x;
       });
+      known = d;
       varies.set(e, known);
     }
     return known;
@@ -219,28 +192,7 @@ export function hoistInvariants(k: ReduceKernel): ReduceKernel {
       }
       return ref;
     }
-    switch (e.k) {
-      case "lit":
-      case "var":
-      case "sym":
-      case "ref":
-      case "acc":
-        return e;
-      case "load":
-        return { ...e, index: hoist(e.index) };
-      case "idx":
-      case "binary":
-        return { ...e, a: hoist(e.a), b: hoist(e.b) };
-      case "unary":
-      case "cast":
-        return { ...e, x: hoist(e.x) };
-      case "select":
-        return { ...e, cond: hoist(e.cond), a: hoist(e.a), b: hoist(e.b) };
-      case "random":
-        return { ...e, seed: hoist(e.seed), counter: hoist(e.counter) };
-      default:
-        return assertNever(e, "kernel expression");
-    }
+    return mapOperands(e, hoist);
   };
   const lets: Stmt[] = [];
   for (const s of k.body.lets) {
@@ -258,42 +210,11 @@ export function hoistInvariants(k: ReduceKernel): ReduceKernel {
 
 // ---------------------------------------------------------------- stores
 
-/** Calls `f` on every subexpression of `e`, `e` first. */
-function visit(e: KExpr, f: (x: KExpr) => void): void {
-  f(e);
-  switch (e.k) {
-    case "lit":
-    case "var":
-    case "sym":
-    case "ref":
-    case "acc":
-      return;
-    case "load":
-      return visit(e.index, f);
-    case "idx":
-    case "binary":
-      visit(e.a, f);
-      return visit(e.b, f);
-    case "unary":
-    case "cast":
-      return visit(e.x, f);
-    case "select":
-      visit(e.cond, f);
-      visit(e.a, f);
-      return visit(e.b, f);
-    case "random":
-      visit(e.seed, f);
-      return visit(e.counter, f);
-    default:
-      return assertNever(e, "kernel expression");
-  }
-}
-
 /** The lets that `roots` need, directly or through other lets, in their order. */
 function liveLets(lets: readonly Stmt[], roots: readonly KExpr[]): Stmt[] {
   const live = new Set<number>();
   const mark = (e: KExpr): void =>
-    visit(e, (x) => {
+    visitExpr(e, (x) => {
       if (x.k === "ref") live.add(x.id);
     });
   roots.forEach(mark);
@@ -308,7 +229,7 @@ function liveLets(lets: readonly Stmt[], roots: readonly KExpr[]): Stmt[] {
 function usesAcc(exprs: readonly KExpr[]): boolean {
   let found = false;
   for (const e of exprs)
-    visit(e, (x) => {
+    visitExpr(e, (x) => {
       if (x.k === "acc") found = true;
     });
   return found;
