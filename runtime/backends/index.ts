@@ -77,10 +77,13 @@ export async function availableBackends(): Promise<ConcreteBackendName[]> {
   return [...(webgpu ? ["webgpu" as const] : []), ...(webgl2 ? ["webgl2" as const] : []), "cpu"];
 }
 
-/** Whether a WebGPU adapter can be opened here (the failure is remembered). */
-async function webgpuAvailable(): Promise<boolean> {
+/**
+ * Whether `open` succeeds here (the backends remember the failure); only an
+ * unavailable backend counts as "no", other errors propagate.
+ */
+async function opens(open: () => Promise<unknown>): Promise<boolean> {
   try {
-    await gpuContext();
+    await open();
     return true;
   } catch (e) {
     if (e instanceof BackendUnavailableError) return false;
@@ -88,15 +91,14 @@ async function webgpuAvailable(): Promise<boolean> {
   }
 }
 
-/** Whether a WebGL2 context with float render targets can be made here (the failure is remembered). */
-async function webgl2Available(): Promise<boolean> {
-  try {
-    await glContext();
-    return true;
-  } catch (e) {
-    if (e instanceof BackendUnavailableError) return false;
-    throw e;
-  }
+/** Whether a WebGPU adapter can be opened here. */
+function webgpuAvailable(): Promise<boolean> {
+  return opens(gpuContext);
+}
+
+/** Whether a WebGL2 context with float render targets can be made here. */
+function webgl2Available(): Promise<boolean> {
+  return opens(glContext);
 }
 
 /** Whether every function of the plan (and its initializer) has GPU kernels in `table`. */
