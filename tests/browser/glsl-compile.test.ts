@@ -21,7 +21,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DTypeName, FunctionPlan, GlslKernelSource } from "../../runtime/plan.js";
-import type { GlslProgramPass } from "../codegen/glsl_programs.js";
+import { glslProgramPasses, type GlslProgramPass } from "../codegen/glsl_programs.js";
 import { PROGRAM_FILES } from "../fusion/args.js";
 import { GlPage, glStatus } from "../gpu/webgl2.js";
 import { compileProgram } from "../programs/harness.js";
@@ -41,27 +41,6 @@ function compiledProgram(path: string): ReturnType<typeof compileProgram> {
   return c;
 }
 
-/** Every pass of every kernel of every program, in program and kernel order. */
-async function programPasses(): Promise<GlslProgramPass[]> {
-  const out: GlslProgramPass[] = [];
-  for (const program of PROGRAM_FILES) {
-    const { planned } = await compiledProgram(program);
-    const fused = new Map(planned.fusedKernels.map((k) => [k.name, k.kernel]));
-    for (const k of planned.glslKernels)
-      k.source.passes.forEach((p, pass) =>
-        out.push({
-          program,
-          kernel: k.name,
-          pass,
-          code: p.code,
-          outputs: p.outputs,
-          fused: fused.get(k.name)!,
-        }),
-      );
-  }
-  return out;
-}
-
 let passes: GlslProgramPass[] | null = null;
 let page: GlPage | null = null;
 
@@ -70,7 +49,7 @@ describeBrowser("every GLSL pass of every program compiles and links in WebGL2",
     const status = glStatus();
     if (!status.ok) throw new Error(status.reason);
     page = await GlPage.open();
-    passes = await programPasses();
+    passes = await glslProgramPasses(PROGRAM_FILES, compiledProgram);
   }, 300_000);
 
   afterAll(async () => {

@@ -23,13 +23,17 @@ export interface GlslProgramPass {
   readonly fused: Kernel;
 }
 
-/** The passes of every kernel of `files` (default: every program), in program and kernel order. */
+/**
+ * The passes of every kernel of `files` (default: every program), in program
+ * and kernel order; `compile` lets a caller share its compiled programs.
+ */
 export async function glslProgramPasses(
   files: readonly string[] = PROGRAM_FILES,
+  compile: typeof compileProgram = compileProgram,
 ): Promise<GlslProgramPass[]> {
   const out: GlslProgramPass[] = [];
   for (const program of files) {
-    const { planned } = await compileProgram(program);
+    const { planned } = await compile(program);
     const fused = new Map(planned.fusedKernels.map((k) => [k.name, k.kernel]));
     for (const k of planned.glslKernels) {
       const kernel = fused.get(k.name);
