@@ -52,11 +52,6 @@ const PACKAGE = "nnc";
 
 /** The module a compiled module's `save` and `load` import their file helpers from, in a browser. */
 const CHECKPOINT_STUB = "\0nnc:checkpoint-files";
-/** Prefix of the empty modules standing in for Node built-ins in a browser bundle. */
-const NODE_STUB = "\0nnc:node-builtin:";
-
-/** nnc's runtime: built (what `nnc/runtime` resolves to) and its sources. */
-const RUNTIME_DIRS = [join(packageRoot, "dist", "runtime"), join(packageRoot, "runtime")];
 
 /** A location as Vite's error overlay and its build log print it (`file:line:column`, 1-based like nnc's). */
 interface ErrorLocation {
@@ -197,14 +192,6 @@ export default function nnc(options: NncPluginOptions = {}): Plugin {
         // checkpoint files need Node: in a browser, `save` and `load` fail with a clear error
         if (source === nodeHelpersImport(runtimeImport) && wants(importer) !== null)
           return CHECKPOINT_STUB;
-        // the runtime imports Node built-ins dynamically, only when it runs in Node: no bundle
-        // warnings and no browser shims for them
-        if (
-          source.startsWith("node:") &&
-          resolveOptions.kind === "dynamic-import" &&
-          RUNTIME_DIRS.some((dir) => isInside(dir, splitId(importer).file))
-        )
-          return `${NODE_STUB}${source}`;
       }
       if (source !== PACKAGE && !source.startsWith(`${PACKAGE}/`)) return null;
       // an installed nnc resolves as usual; a checkout of nnc resolves its own name
@@ -215,8 +202,6 @@ export default function nnc(options: NncPluginOptions = {}): Plugin {
 
     async load(id) {
       if (id === CHECKPOINT_STUB) return checkpointStub(runtimeImport);
-      if (id.startsWith(NODE_STUB))
-        return `// ${id.slice(NODE_STUB.length)}: nnc's runtime imports it only in Node\nexport {};\n`;
       const file = wants(id);
       if (file === null) return null;
       let result: Compiled;

@@ -66,9 +66,11 @@ function messageOf(e: unknown): string {
 
 /** Dawn prints "XDG_RUNTIME_DIR is invalid" unless it names a 0700 folder of ours. */
 async function fixXdgRuntimeDir(): Promise<void> {
-  const fs = await import("node:fs");
-  const os = await import("node:os");
-  const path = await import("node:path");
+  // variable specifiers, like the `webgpu` package's below: bundlers leave Node's built-ins alone
+  const builtin = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
+  const fs = (await builtin("node:fs")) as typeof import("node:fs");
+  const os = (await builtin("node:os")) as typeof import("node:os");
+  const path = (await builtin("node:path")) as typeof import("node:path");
   const current = process.env["XDG_RUNTIME_DIR"];
   if (current !== undefined && current !== "") {
     try {
