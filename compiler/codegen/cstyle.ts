@@ -207,13 +207,13 @@ export function f32Decimal(v: number, suffix: string): string {
 
 // ---------------------------------------------------------------- code builder
 
-/** Lines of one function body, with indentation. */
+/** Lines of one function body, with indentation (also the CPU kernels' builder, `ts.ts`). */
 export class Code {
   private readonly lines: string[] = [];
   private depth: number;
 
-  constructor(depth = 1) {
-    this.depth = depth;
+  constructor(private readonly start = 1) {
+    this.depth = start;
   }
 
   line(s: string): void {
@@ -230,10 +230,15 @@ export class Code {
     this.line("}");
   }
 
+  /** The lines written, every block closed. */
+  text(): readonly string[] {
+    invariant(this.depth === this.start, "codegen: unbalanced blocks");
+    return this.lines;
+  }
+
   /** The function `header { lines }`. */
   fn(header: string): string {
-    invariant(this.depth === 1, "codegen: unbalanced blocks");
-    return [`${header} {`, ...this.lines, "}"].join("\n");
+    return [`${header} {`, ...this.text(), "}"].join("\n");
   }
 }
 

@@ -30,6 +30,7 @@ import { Dims, rowMajorStrides, splitAt, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
 import { assertNever, InternalCompilerError, invariant } from "../diagnostics/diagnostic.js";
 import type { BinaryFn, Node, NodeOf, ReduceFn, UnaryFn } from "../ir/ops.js";
+import { Code } from "./cstyle.js";
 
 // Note [Kernel bodies are JavaScript and TypeScript]
 // The generated module prints each body as a real function in a `.ts` file,
@@ -197,8 +198,7 @@ class Body {
   private readonly sizeNames = new Map<string, string>();
   private readonly sizeLines: string[] = [];
   private readonly helpersUsed = new Set<KernelHelper>();
-  private readonly code: string[] = [];
-  private depth = 0;
+  private readonly code = new Code(0);
 
   constructor(
     private readonly symbols: readonly string[],
@@ -234,27 +234,24 @@ class Body {
   }
 
   line(s: string): void {
-    this.code.push("  ".repeat(this.depth) + s);
+    this.code.line(s);
   }
 
   open(header: string): void {
-    this.line(`${header} {`);
-    this.depth++;
+    this.code.open(header);
   }
 
   close(): void {
-    this.depth--;
-    this.line("}");
+    this.code.close();
   }
 
   finish(): string {
-    invariant(this.depth === 0, "kernel body: unbalanced blocks");
     const out: string[] = [];
     for (const h of HELPER_ORDER) if (this.helpersUsed.has(h)) out.push(...HELPERS[h].split("\n"));
     for (let k = 0; k < this.inputCount; k++) out.push(`const x${k} = i[${k}]!;`);
     for (const k of [...this.symbolsUsed].sort((a, b) => a - b))
       out.push(`const s${k} = s[${k}]!;`);
-    out.push(...this.sizeLines, ...this.code);
+    out.push(...this.sizeLines, ...this.code.text());
     return out.join("\n");
   }
 }
