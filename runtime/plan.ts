@@ -135,6 +135,42 @@ export interface GlslPass {
   readonly outputs: readonly number[];
 }
 
+/**
+ * The fused kernels of a program as one WebAssembly module with 128-bit SIMD,
+ * for the `wasm` backend (see docs/wasm.md). Same kernel names `g0, g1, ...`
+ * and the same `Launch`es of the functions' `gpu` plans as WGSL and GLSL.
+ *
+ * The module imports `env.memory` (a `WebAssembly.Memory`, not shared) and
+ * `env.scratch(bytes: i32) -> i32`, which returns the address of at least
+ * `bytes` bytes of 16-byte-aligned scratch memory, valid until the kernel
+ * returns (it may grow the memory; contents unspecified). Kernel `g<N>` is an
+ * export `(p0: i32, ..., p<S-1>: i32, syms: i32) -> ()`: `p<k>` is the byte
+ * address of the buffer bound at slot k (16-byte aligned, element j at
+ * `p<k> + 4 j`; f32 as IEEE single, i32 as two's complement, bool as i32 0/1),
+ * and `syms` is the address of the function's size symbols as i32 values (at
+ * least one, in plan order). The kernel computes its whole index space (the
+ * product of its launch's grid sizes) in one call. Slots bound to one launch
+ * never overlap.
+ */
+export interface WasmProgramSource {
+  /** The module's bytes, base64. */
+  readonly code: string;
+  /**
+   * The same module with relaxed-SIMD fused multiply-adds in its matrix
+   * products (same imports and exports), for engines that validate it; absent
+   * when no kernel would differ. The runtime uses it when
+   * `WebAssembly.validate` accepts it, else `code`.
+   */
+  readonly relaxedCode?: string;
+  /** Each fused kernel by name: the module exports a function of the same name. */
+  readonly kernels: Readonly<Record<string, WasmKernelSource>>;
+}
+
+export interface WasmKernelSource {
+  /** Access of each slot, as in the kernel (reads first, then writes). */
+  readonly access: readonly ("read" | "write")[];
+}
+
 export interface ParamSpec {
   readonly path: string;
   /** `"param"` for trainable parameters (the default), `"state"` for optimizer state and counters. */
