@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderWasmKernel } from "../../compiler/codegen/wasm/render.js";
+import { renderWasmKernel, renderWasmProgram } from "../../compiler/codegen/wasm/render.js";
 import type { Kernel, ReduceKernel } from "../../compiler/kernel/kernelIr.js";
 import {
   argmaxCase,
@@ -108,6 +108,21 @@ describe("renderWasm: modules", () => {
     const a = renderWasmKernel("k", matmulBiasTanh);
     expect(WebAssembly.validate(a)).toBe(true);
     expect(renderWasmKernel("k", matmulBiasTanh)).toEqual(a);
+  });
+
+  it("builds a relaxed-SIMD variant only for programs with f32 products", () => {
+    const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const withProduct = renderWasmProgram([
+      { name: "g0", kernel: biasTanh },
+      { name: "g1", kernel: matmulBiasTanh },
+    ]);
+    expect(Object.keys(withProduct.kernels)).toEqual(["g0", "g1"]);
+    expect(withProduct.kernels["g1"]!.access).toEqual(["read", "read", "read", "write", "write"]);
+    expect(WebAssembly.validate(decode(withProduct.code))).toBe(true);
+    // the same module but for the product's body, which Node 20 cannot validate without a flag
+    expect(withProduct.relaxedCode).toBeDefined();
+    expect(withProduct.relaxedCode).not.toBe(withProduct.code);
+    expect(renderWasmProgram([{ name: "g0", kernel: biasTanh }]).relaxedCode).toBeUndefined();
   });
 });
 

@@ -223,6 +223,8 @@ const PLAIN = {
   "f64x2.div": simd(243),
   "f64x2.min": simd(244),
   "f64x2.max": simd(245),
+  "f64x2.pmin": simd(246),
+  "f64x2.pmax": simd(247),
   "i32x4.trunc_sat_f32x4_s": simd(248),
   "i32x4.trunc_sat_f32x4_u": simd(249),
   "f32x4.convert_i32x4_s": simd(250),
@@ -314,8 +316,15 @@ function utf8(s: string): number[] {
   return [...uleb(bytes.length), ...bytes];
 }
 
-function vec(items: readonly number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
+/** The parts one after another (without spreading: bodies are large). */
+function cat(...parts: readonly (readonly number[])[]): number[] {
+  const out: number[] = [];
+  for (const p of parts) for (let j = 0; j < p.length; j++) out.push(p[j]!);
+  return out;
+}
+
+function vec(items: readonly (readonly number[])[]): number[] {
+  return cat(uleb(items.length), ...items);
 }
 
 // ---------------------------------------------------------------- functions
@@ -472,14 +481,14 @@ export class WasmFunction {
     if (this.depth !== 0)
       throw new Error(`wasm function: ${this.depth} unclosed block(s) at the end of the body`);
     const groups: number[][] = [];
-    for (let j = 0; j < this.locals.length; ) {
+    for (let j = 0; j < this.locals.length;) {
       let n = 1;
       while (this.locals[j + n] === this.locals[j]) n++;
       groups.push([...uleb(n), VALTYPE[this.locals[j]!]]);
       j += n;
     }
-    const body = [...vec(groups), ...this.bytes, 0x0b];
-    return [...uleb(body.length), ...body];
+    const body = cat(vec(groups), this.bytes, [0x0b]);
+    return cat(uleb(body.length), body);
   }
 
   private structured(code: number, type: BlockType): this {
@@ -549,9 +558,13 @@ export class WasmModule {
     this.exports.push({ name, func });
   }
 
-  encode(): Uint8Array<ArrayBuffer> {
+  /**
+   * The module's bytes; `overrides` replaces the bodies of some defined
+   * functions (same types), for variants of one module.
+   */
+  encode(overrides: ReadonlyMap<number, WasmFunction> = new Map()): Uint8Array<ArrayBuffer> {
     const section = (id: number, body: number[]): number[] =>
-      body.length === 0 ? [] : [id, ...uleb(body.length), ...body];
+      body.length === 0 ? [] : cat([id], uleb(body.length), body);
     const typeSec = vec(
       this.types.map((t) => [
         0x60,
@@ -577,25 +590,21 @@ export class WasmModule {
     const exportSec = vec(this.exports.map((e) => [...utf8(e.name), 0x00, ...uleb(e.func)]));
     const codeSec = vec(
       this.funcs.map((f, j) => {
-        if (f.fn === null) throw new Error(`wasm module: function ${j} declared, never defined`);
-        return f.fn.encode();
+        const fn = overrides.get(j + this.imports.length) ?? f.fn;
+        if (fn === null) throw new Error(`wasm module: function ${j} declared, never defined`);
+        return fn.encode();
       }),
     );
-    return Uint8Array.from([
-      0x00,
-      0x61,
-      0x73,
-      0x6d,
-      0x01,
-      0x00,
-      0x00,
-      0x00,
-      ...section(1, this.types.length ? typeSec : []),
-      ...section(2, importEntries.length ? vec(importEntries) : []),
-      ...section(3, this.funcs.length ? funcSec : []),
-      ...section(7, this.exports.length ? exportSec : []),
-      ...section(10, this.funcs.length ? codeSec : []),
-    ]);
+    return Uint8Array.from(
+      cat(
+        [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+        section(1, this.types.length ? typeSec : []),
+        section(2, importEntries.length ? vec(importEntries) : []),
+        section(3, this.funcs.length ? funcSec : []),
+        section(7, this.exports.length ? exportSec : []),
+        section(10, this.funcs.length ? codeSec : []),
+      ),
+    );
   }
 
   private typeIndex(t: FuncType): number {

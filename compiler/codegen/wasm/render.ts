@@ -56,18 +56,16 @@ import { WasmMath } from "./mathlib.js";
  * multiply-adds in the product (`relaxedCode`).
  */
 export function renderWasmProgram(kernels: readonly NamedKernel[]): WasmProgramSource {
-  const build = (fma: boolean): Uint8Array<ArrayBuffer> => {
-    const program = new Program(fma);
-    for (const { name, kernel } of kernels) program.kernel(name, kernel);
-    return program.module.encode();
-  };
+  const program = new Program(false);
   const out: Record<string, { access: readonly ("read" | "write")[] }> = {};
-  for (const { name, kernel } of kernels)
+  for (const { name, kernel } of kernels) {
+    program.kernel(name, kernel);
     out[name] = { access: kernel.bindings.map((b) => b.access) };
-  const fused = kernels.some((k) => k.kernel.kind === "matmul" && k.kernel.dtype === "f32");
+  }
+  const relaxed = program.relaxedVariant();
   return {
-    code: base64(build(false)),
-    ...(fused ? { relaxedCode: base64(build(true)) } : {}),
+    code: base64(program.module.encode()),
+    ...(relaxed === null ? {} : { relaxedCode: base64(program.module.encode(relaxed)) }),
     kernels: out,
   };
 }
@@ -115,6 +113,15 @@ class Program {
     new KernelWriter(this, f, kernel).write();
     this.module.define(index, f);
     this.module.export(name, index);
+  }
+
+  /**
+   * The function bodies that make this module its relaxed-SIMD variant (the
+   * f32 product with fused multiply-adds), or null when it has no f32 product.
+   */
+  relaxedVariant(): ReadonlyMap<number, WasmFunction> | null {
+    const gemm = this.helpers.get("gemm_f32");
+    return gemm === undefined ? null : new Map([[gemm, gemmFunction("f32", true)]]);
   }
 
   helper(name: HelperName): number {
