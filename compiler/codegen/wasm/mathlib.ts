@@ -6,8 +6,8 @@
  * helpers) up to a few ulp, special values included.
  *
  * How each is computed (see the notes beside each builder):
- * - exp, sigmoid, tanh, log, log1p, erf: f32 polynomials (Cephes, Cody), no
- *   per-lane branches; special values by masks.
+ * - exp, sigmoid, tanh, log, log1p, erf: f32 polynomials (Cephes; Cody and a
+ *   fitted one for erf), no per-lane branches; special values by masks.
  * - sin, cos, tan: reduction by pi/2 in f64 (Cody-Waite, exact enough for
  *   |x| < 2^19), f32 polynomials; lanes at or past 2^19 take an exact
  *   Payne-Hanek reduction on 128 bits of 2/pi (scalar, only when some lane
@@ -31,17 +31,7 @@ import {
 
 /** The element functions the renderer can ask for. */
 export type WasmMathFn =
-  | "exp"
-  | "log"
-  | "log1p"
-  | "sin"
-  | "cos"
-  | "tan"
-  | "tanh"
-  | "sigmoid"
-  | "erf"
-  | "pow"
-  | "mod";
+  "exp" | "log" | "log1p" | "sin" | "cos" | "tan" | "tanh" | "sigmoid" | "erf" | "pow" | "mod";
 
 /** Every {@link WasmMathFn} (for tests and tables). */
 export const WASM_MATH_FNS: readonly WasmMathFn[] = [
@@ -111,8 +101,7 @@ const COMPARE = /^(eqz|eq|ne|lt|gt|le|ge)(_[su])?$/;
 
 /** The type an instruction leaves on the stack. */
 function resultType(name: PlainOp): ValType {
-  if (VECTOR.test(name))
-    return /(any_true|all_true|bitmask)$/.test(name) ? "i32" : "v128";
+  if (VECTOR.test(name)) return /(any_true|all_true|bitmask)$/.test(name) ? "i32" : "v128";
   const [prefix = "", rest = ""] = name.split(".");
   if (COMPARE.test(rest)) return "i32";
   if (prefix === "i32" || prefix === "i64" || prefix === "f32" || prefix === "f64") return prefix;
@@ -208,9 +197,15 @@ class Asm {
 }
 
 /** f32x4 splat constant. */
-const F = (c: number): Arg => (f) => f.v128f32([c, c, c, c]);
+const F =
+  (c: number): Arg =>
+  (f) =>
+    f.v128f32([c, c, c, c]);
 /** i32x4 splat constant (bits). */
-const I = (c: number): Arg => (f) => f.v128i32([c, c, c, c]);
+const I =
+  (c: number): Arg =>
+  (f) =>
+    f.v128i32([c, c, c, c]);
 /** i64x2 splat constant. */
 const L =
   (c: bigint): Arg =>
@@ -239,6 +234,9 @@ const f64 =
     f.f64(c);
 
 const SIGN = 0x80000000;
+const MAGIC32 = 12582912; // 1.5 * 2^23: n + MAGIC32 holds a small integer n in its low bits
+const MAGIC32_BITS = 0x4b400000;
+const MAGIC = 6755399441055744; // 1.5 * 2^52, the same in f64
 const NAN_BITS = 0x7fc00000;
 const NAN = I(NAN_BITS);
 
@@ -255,7 +253,11 @@ function promote(a: Asm, x: Arg): [number, number] {
 
 /** An f32x4 from two f64x2 halves, each rounded once. */
 function demote(a: Asm, lo: Arg, hi: Arg): number {
-  return a.shuffle(a.op("f32x4.demote_f64x2_zero", lo), a.op("f32x4.demote_f64x2_zero", hi), JOIN_LOW);
+  return a.shuffle(
+    a.op("f32x4.demote_f64x2_zero", lo),
+    a.op("f32x4.demote_f64x2_zero", hi),
+    JOIN_LOW,
+  );
 }
 
 /** The sign bit of `x`'s lanes. */
@@ -265,23 +267,48 @@ function signOf(a: Asm, x: Arg): number {
 
 // ---------------------------------------------------------------- exp
 
+/** Where an exp argument is known to lie: clamps to apply, and whether 2^n fits one factor. */
+interface ExpRange {
+  /** Clamp below (where the result is 0 anyway); null if the argument is never below -104. */
+  readonly lo: number | null;
+  /** Clamp above (where the result is Inf, or its use saturates); null if never above 89. */
+  readonly hi: number | null;
+  /** The result is normal and finite (2^n built directly, no subnormals or overflow). */
+  readonly normal: boolean;
+}
+
+const EXP_ANY: ExpRange = { lo: -104, hi: 89, normal: false };
+
 // Cephes expf: x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts, the first
-// with 9 bits so that n * C1 is exact), e^r = 1 + r + r^2 P(r), then 2^n as two
-// factors so that 2^-150 .. 2^128 need no special case (the last product
-// rounds once, into subnormals or to infinity). x is clamped first: past the
-// clamps the result is 0 or Inf anyway; NaN passes min/max.
-function expBody(a: Asm, x: Arg): number {
-  const xc = a.f4("min", a.f4("max", x, F(-104)), F(89));
-  const n = a.f4("nearest", a.f4("mul", xc, F(Math.LOG2E)));
-  const r = a.f4("sub", a.f4("sub", xc, a.f4("mul", n, F(0.693359375))), a.f4("mul", n, F(-2.12194440e-4)));
+// with 9 bits so that n * C1 is exact), e^r = 1 + r + r^2 P(r), then 2^n: in
+// general as two factors, so that 2^-150 .. 2^128 need no special case (the
+// last product rounds once, into subnormals or to infinity). Past the clamps
+// the result is 0 or Inf anyway; pmin/pmax keep a NaN first operand.
+function expBody(a: Asm, x: Arg, range: ExpRange = EXP_ANY): number {
+  let xc: Arg = x;
+  if (range.lo !== null) xc = a.f4("pmax", xc, F(range.lo));
+  if (range.hi !== null) xc = a.f4("pmin", xc, F(range.hi));
+  // n = round(x log2 e): adding 1.5 * 2^23 rounds to an integer, held in the low bits
+  const t = a.f4("add", a.f4("mul", xc, F(Math.LOG2E)), F(MAGIC32));
+  const n = a.f4("sub", t, F(MAGIC32));
+  const ni = a.i4("sub", t, I(MAGIC32_BITS));
+  const r = a.f4(
+    "sub",
+    a.f4("sub", xc, a.f4("mul", n, F(0.693359375))),
+    a.f4("mul", n, F(-2.1219444e-4)),
+  );
   const z = a.f4("mul", r, r);
   const p = a.horner(
     r,
-    [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
+    [
+      1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+      5.0000001201e-1,
+    ],
     "f32x4",
   );
   const e = a.f4("add", a.f4("add", a.f4("mul", p, z), r), F(1));
-  const ni = a.i4("trunc_sat_f32x4_s", n);
+  // (a multiply, not an add to the exponent bits, so that NaN stays NaN)
+  if (range.normal) return a.f4("mul", e, a.i4("shl", a.i4("add", ni, I(127)), i32(23)));
   const h = a.i4("shr_s", ni, i32(1));
   const s1 = a.i4("shl", a.i4("add", h, I(127)), i32(23));
   const s2 = a.i4("shl", a.i4("add", a.i4("sub", ni, h), I(127)), i32(23));
@@ -303,13 +330,13 @@ function logBody(a: Asm, x: number): number {
   const p = a.horner(
     f,
     [
-      7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
-      2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
+      7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1,
+      -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
     ],
     "f32x4",
   );
   let y = a.f4("mul", a.f4("mul", p, f), z);
-  y = a.f4("add", y, a.f4("mul", ef, F(-2.12194440e-4)));
+  y = a.f4("add", y, a.f4("mul", ef, F(-2.1219444e-4)));
   y = a.f4("sub", y, a.f4("mul", z, F(0.5)));
   let r = a.f4("add", f, y);
   r = a.f4("add", r, a.f4("mul", ef, F(0.693359375)));
@@ -343,7 +370,8 @@ function tanhBody(a: Asm, x: number): number {
     "f32x4",
   );
   const small = a.f4("add", ax, a.f4("mul", a.f4("mul", ax, z), p));
-  const e = expBody(a, a.f4("add", ax, ax));
+  // tanh rounds to 1 from |x| = 9.01: clamping 2|x| at 44 keeps e^2|x| normal
+  const e = expBody(a, a.f4("add", ax, ax), { lo: null, hi: 44, normal: true });
   const big = a.f4("sub", F(1), a.f4("div", F(2), a.f4("add", e, F(1))));
   const t = a.sel(a.f4("lt", ax, F(0.625)), small, big);
   return a.v("or", t, signOf(a, x));
@@ -352,36 +380,38 @@ function tanhBody(a: Asm, x: number): number {
 // the CPU's sigmoid: 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below, with
 // e = e^-|x| in (0, 1] so that nothing overflows.
 function sigmoidBody(a: Asm, x: number): number {
-  const e = expBody(a, a.f4("neg", a.f4("abs", x)));
+  const e = expBody(a, a.f4("neg", a.f4("abs", x)), { lo: -104, hi: null, normal: false });
   const num = a.sel(a.f4("lt", x, F(0)), e, F(1));
   return a.f4("div", num, a.f4("add", e, F(1)));
 }
 
 // ---------------------------------------------------------------- erf
 
-// W. J. Cody's rational approximations, as the CPU's erf, evaluated in f32;
-// both regions computed, selected by mask. Past |x| = 4 erf rounds to +-1.
+// Below 1: erf x = x + x P(x^2), P fitted (minimax relative error, f32
+// coefficients) so that the result is within 1 ulp. From 1 to 4: W. J. Cody's
+// rational approximation of erfc (as the CPU's erf) in f32, whose error shrinks
+// by erfc/erf <= 0.19 in 1 - erfc. Past 4, erf rounds to +-1. Both regions
+// computed, selected by mask.
 function erfBody(a: Asm, x: number): number {
   const y = a.f4("abs", x);
   const z = a.f4("mul", y, y);
-  const sNum = a.horner(
+  const sp = a.horner(
     z,
-    [0.185777706184603153, 3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947],
+    [
+      7.804245251463726e-5, -7.997346110641956e-4, 5.187131464481354e-3, -2.6853341609239578e-2,
+      1.1283578723669052e-1, -3.761262595653534e-1, 1.2837916612625122e-1,
+    ],
     "f32x4",
   );
-  const sDen = a.f4(
-    "add",
-    a.f4("mul", a.horner(z, [1, 23.6012909523441209, 244.024637934444173, 1282.61652607737228], "f32x4"), z),
-    F(2844.23683343917062),
-  );
-  const small = a.f4("div", a.f4("mul", y, sNum), sDen);
-  // 0.46875 < y < 4 (clamped, so that the polynomials stay finite past 4)
-  const ym = a.f4("min", y, F(4));
+  const small = a.f4("add", y, a.f4("mul", y, sp));
+  // 1 <= y < 4 (clamped, so that the polynomials stay finite past 4)
+  const ym = a.f4("pmin", y, F(4));
   const mNum = a.horner(
     ym,
     [
-      2.15311535474403846e-8, 0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131,
-      881.95222124176909, 1712.04761263407058, 2051.07837782607147, 1230.33935479799725,
+      2.15311535474403846e-8, 0.564188496988670089, 8.88314979438837594, 66.1191906371416295,
+      298.635138197400131, 881.95222124176909, 1712.04761263407058, 2051.07837782607147,
+      1230.33935479799725,
     ],
     "f32x4",
   );
@@ -392,8 +422,8 @@ function erfBody(a: Asm, x: number): number {
       a.horner(
         ym,
         [
-          1, 15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963,
-          4362.61909014324716, 3439.36767414372164,
+          1, 15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019,
+          3290.79923573345963, 4362.61909014324716, 3439.36767414372164,
         ],
         "f32x4",
       ),
@@ -405,11 +435,11 @@ function erfBody(a: Asm, x: number): number {
   // (h^2 exact), so that the rounding of y^2 is not amplified
   const h = a.f4("mul", a.f4("trunc", a.f4("mul", ym, F(16))), F(0.0625));
   const d = a.f4("mul", a.f4("sub", ym, h), a.f4("add", ym, h));
-  const eh = expBody(a, a.f4("neg", a.f4("mul", h, h)));
-  const ed = expBody(a, a.f4("neg", d));
+  const eh = expBody(a, a.f4("neg", a.f4("mul", h, h)), { lo: null, hi: null, normal: true });
+  const ed = expBody(a, a.f4("neg", d), { lo: null, hi: null, normal: true });
   const erfc = a.f4("mul", a.f4("mul", eh, ed), a.f4("div", mNum, mDen));
   const mid = a.f4("add", a.f4("sub", F(0.5), erfc), F(0.5));
-  let r = a.sel(a.f4("le", y, F(0.46875)), small, mid);
+  let r = a.sel(a.f4("lt", y, F(1)), small, mid);
   r = a.sel(a.f4("ge", y, F(4)), F(1), r);
   return a.v("or", r, signOf(a, x));
 }
@@ -435,13 +465,16 @@ function buildTrig(a: Asm, lib: WasmMath): void {
   const x = 0;
   const ax = a.f4("abs", x);
   const halves = promote(a, ax).map((d) => {
-    const n = a.d2("nearest", a.d2("mul", d, D(TWO_OVER_PI)));
+    // n = round(|x| 2/pi) by adding 1.5 * 2^52: n mod 4 is in the low bits
+    const t = a.d2("add", a.d2("mul", d, D(TWO_OVER_PI)), D(MAGIC));
+    const n = a.d2("sub", t, D(MAGIC));
     const r = a.d2("sub", a.d2("sub", d, a.d2("mul", n, D(PIO2_1))), a.d2("mul", n, D(PIO2_1T)));
-    return { r: a.op("f32x4.demote_f64x2_zero", r), q: a.op("i32x4.trunc_sat_f64x2_s_zero", n) };
+    return { r: a.op("f32x4.demote_f64x2_zero", r), t };
   });
   const [lo, hi] = halves as [(typeof halves)[0], (typeof halves)[0]];
   const r = a.shuffle(lo.r, hi.r, JOIN_LOW);
-  const q = a.shuffle(lo.q, hi.q, JOIN_LOW);
+  // the low 32 bits of each t
+  const q = a.shuffle(lo.t, hi.t, [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]);
   // the exact reduction, lane by lane, where needed
   const big = a.v("and", a.f4("ge", ax, F(TRIG_LARGE)), a.f4("lt", ax, F(Infinity)));
   const large = lib.get("trig_large");
@@ -464,8 +497,16 @@ function buildTrig(a: Asm, lib: WasmMath): void {
   const z = a.f4("mul", r, r);
   const sp = a.horner(z, [-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1], "f32x4");
   const s = a.f4("add", r, a.f4("mul", a.f4("mul", r, z), sp));
-  const cp = a.horner(z, [2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2], "f32x4");
-  const c = a.f4("add", a.f4("sub", a.f4("mul", a.f4("mul", cp, z), z), a.f4("mul", z, F(0.5))), F(1));
+  const cp = a.horner(
+    z,
+    [2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2],
+    "f32x4",
+  );
+  const c = a.f4(
+    "add",
+    a.f4("sub", a.f4("mul", a.f4("mul", cp, z), z), a.f4("mul", z, F(0.5))),
+    F(1),
+  );
   // n odd swaps sin and cos; sin is negated for n mod 4 in {2, 3}, cos for {1, 2}
   const swap = a.i4("eq", a.v("and", q, I(1)), I(1));
   const sNeg = a.i4("shl", a.i4("shr_u", q, i32(1)), i32(31));
@@ -475,7 +516,12 @@ function buildTrig(a: Asm, lib: WasmMath): void {
 
 // 2/pi = 0.A2F9836E4E441529FC2757D1F534DDC0DB6295993C439041FE5163ABDEBBC5..., as
 // bits T[8..] of four words (T[0..7] = 0, for exponents below the first bit).
-const TWO_OVER_PI_WORDS = [0x00a2f9836e4e4415n, 0x29fc2757d1f534ddn, 0xc0db6295993c4390n, 0x41fe5163abdebbc5n];
+const TWO_OVER_PI_WORDS = [
+  0x00a2f9836e4e4415n,
+  0x29fc2757d1f534ddn,
+  0xc0db6295993c4390n,
+  0x41fe5163abdebbc5n,
+];
 
 // Note [Payne-Hanek]
 // |x| = M 2^E with M < 2^24 an integer. |x| 2/pi mod 4 only needs the bits
@@ -486,7 +532,10 @@ const TWO_OVER_PI_WORDS = [0x00a2f9836e4e4415n, 0x29fc2757d1f534ddn, 0xc0db62959
 // the fraction, converted to f64 and scaled by pi/2. (f32 |x|) -> (f32 r, i32 q).
 function buildTrigLarge(a: Asm): void {
   const bits = a.op("i32.reinterpret_f32", 0);
-  const mant = a.op("i64.extend_i32_u", a.op("i32.or", a.op("i32.and", bits, i32(0x7fffff)), i32(0x800000)));
+  const mant = a.op(
+    "i64.extend_i32_u",
+    a.op("i32.or", a.op("i32.and", bits, i32(0x7fffff)), i32(0x800000)),
+  );
   // window start in T: b_k is T[k + 7], and k = E - 1 = biased exponent - 151
   const start = a.op("i32.sub", a.op("i32.shr_u", bits, i32(23)), i32(144));
   const word = (j: number): number =>
@@ -496,7 +545,12 @@ function buildTrigLarge(a: Asm): void {
       a.select(
         "i64",
         i64(TWO_OVER_PI_WORDS[1]!),
-        a.select("i64", i64(TWO_OVER_PI_WORDS[2]!), i64(TWO_OVER_PI_WORDS[3]!), a.op("i32.eq", j, i32(2))),
+        a.select(
+          "i64",
+          i64(TWO_OVER_PI_WORDS[2]!),
+          i64(TWO_OVER_PI_WORDS[3]!),
+          a.op("i32.eq", j, i32(2)),
+        ),
         a.op("i32.eq", j, i32(1)),
       ),
       a.op("i32.eqz", j),
@@ -542,9 +596,8 @@ function buildSinCosTan(fn: "sin" | "cos" | "tan"): (a: Asm, lib: WasmMath) => v
 
 // ---------------------------------------------------------------- pow
 
-const LN2_HI = 6.93147180369123816490e-1;
+const LN2_HI = 6.9314718036912381649e-1;
 const LN2_LO = 1.90821492927058770002e-10;
-const MAGIC = 6755399441055744; // 1.5 * 2^52: n + MAGIC holds the integer n in its low bits
 
 // JS's Math.pow: |x|^y = e^(y ln|x|) in f64, or by repeated squaring in f64 for
 // integer |y| <= 64 (x^2 and x^3 exact before the final rounding, like the
@@ -558,8 +611,13 @@ function buildPow(a: Asm): void {
   const ay = a.f4("abs", y);
   const whole = a.f4("eq", a.f4("floor", ay), ay);
   const small = a.v("and", whole, a.f4("le", ay, F(64)));
-  const yi = a.i4("trunc_sat_f32x4_u", ay);
-  const odd = a.v("and", a.v("and", whole, a.f4("lt", ay, F(2 ** 24))), a.i4("eq", a.v("and", yi, I(1)), I(1)));
+  // (saturates to an odd 2^31 - 1 from 2^31 on: only read below 2^24)
+  const yi = a.i4("trunc_sat_f32x4_s", ay);
+  const odd = a.v(
+    "and",
+    a.v("and", whole, a.f4("lt", ay, F(2 ** 24))),
+    a.i4("eq", a.v("and", yi, I(1)), I(1)),
+  );
   // ax = m 2^e with m in [sqrt(1/2), sqrt(2)), as in log
   const sub = a.f4("lt", ax, F(2 ** -126));
   const xs = a.sel(sub, a.f4("mul", ax, F(2 ** 23)), ax);
@@ -569,7 +627,10 @@ function buildPow(a: Asm): void {
   const md = promote(a, m);
   const axd = promote(a, ax);
   const yd = promote(a, y);
-  const ed = [a.d2("convert_low_i32x4_s", e), a.d2("convert_low_i32x4_s", a.shuffle(e, e, HIGH_HALF))];
+  const ed = [
+    a.d2("convert_low_i32x4_s", e),
+    a.d2("convert_low_i32x4_s", a.shuffle(e, e, HIGH_HALF)),
+  ];
   const general = [a.f.local("v128"), a.f.local("v128")];
   const integral = [a.f.local("v128"), a.f.local("v128")];
 
@@ -582,14 +643,19 @@ function buildPow(a: Asm): void {
     const t2 = a.d2("add", s, s);
     // log m = 2 atanh s = 2 (s + s^3/3 + ... + s^15/15), |s| <= 0.172
     const p = a.horner(s2, [1 / 15, 1 / 13, 1 / 11, 1 / 9, 1 / 7, 1 / 5, 1 / 3], "f64x2");
-    let ln = a.d2("add", a.d2("mul", ed[h]!, D(Math.LN2)), a.d2("add", t2, a.d2("mul", a.d2("mul", t2, s2), p)));
+    let ln = a.d2(
+      "add",
+      a.d2("mul", ed[h]!, D(Math.LN2)),
+      a.d2("add", t2, a.d2("mul", a.d2("mul", t2, s2), p)),
+    );
     // log 0 = -Inf, log Inf = Inf, log NaN = NaN
     const axh = axd[h]!;
     const finite = a.v("and", a.d2("gt", axh, D(0)), a.d2("lt", axh, D(Infinity)));
     ln = a.sel(finite, ln, a.sel(a.d2("eq", axh, D(0)), D(-Infinity), axh));
     // e^t, t clamped to where the f32 result is 0 or Inf anyway; NaN passes
-    const t = a.d2("min", a.d2("max", a.d2("mul", yd[h]!, ln), D(-120)), D(100));
-    const n = a.d2("nearest", a.d2("mul", t, D(Math.LOG2E)));
+    const t = a.d2("pmin", a.d2("pmax", a.d2("mul", yd[h]!, ln), D(-120)), D(100));
+    const tn = a.d2("add", a.d2("mul", t, D(Math.LOG2E)), D(MAGIC));
+    const n = a.d2("sub", tn, D(MAGIC));
     const r = a.d2("sub", a.d2("sub", t, a.d2("mul", n, D(LN2_HI))), a.d2("mul", n, D(LN2_LO)));
     const factorials = [1];
     for (let k = 1; k <= 11; k++) factorials.push(factorials[k - 1]! * k);
@@ -598,11 +664,7 @@ function buildPow(a: Asm): void {
       factorials.map((_, k) => 1 / factorials[11 - k]!),
       "f64x2",
     );
-    const scale = a.op(
-      "i64x2.shl",
-      a.op("i64x2.add", a.d2("add", n, D(MAGIC)), L(1023n - 0x4338000000000000n)),
-      i32(52),
-    );
+    const scale = a.op("i64x2.shl", a.op("i64x2.add", tn, L(1023n - 0x4338000000000000n)), i32(52));
     a.assign(general[h]!, a.d2("mul", er, scale));
   }
   a.f.op("end");
@@ -614,7 +676,9 @@ function buildPow(a: Asm): void {
     const yh = a.shuffle(
       yi,
       yi,
-      h === 0 ? [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7] : [8, 9, 10, 11, 8, 9, 10, 11, 12, 13, 14, 15, 12, 13, 14, 15],
+      h === 0
+        ? [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7]
+        : [8, 9, 10, 11, 8, 9, 10, 11, 12, 13, 14, 15, 12, 13, 14, 15],
     );
     let acc: Arg = D(1);
     let base: Arg = axd[h]!;
