@@ -46,6 +46,7 @@ import type {
   Stmt,
 } from "../../kernel/kernelIr.js";
 import type { BinaryFn, UnaryFn } from "../../ir/ops.js";
+import { simplifyIndices } from "../../kernel/simplify.js";
 import type { NamedKernel } from "../plan.js";
 import { WasmFunction, WasmModule, type ValType } from "./encode.js";
 import { WasmMath } from "./mathlib.js";
@@ -110,7 +111,7 @@ class Program {
     const params: ValType[] = [...kernel.bindings.map((): ValType => "i32"), "i32"];
     const index = this.module.declare(params, []);
     const f = new WasmFunction(params, []);
-    new KernelWriter(this, f, kernel).write();
+    new KernelWriter(this, f, simplifyIndices(kernel)).write();
     this.module.define(index, f);
     this.module.export(name, index);
   }
