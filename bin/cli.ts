@@ -11,7 +11,7 @@ import { InternalCompilerError } from "../compiler/diagnostics/diagnostic.js";
 import { nncVersion } from "../compiler/paths.js";
 import { compile, isStage, STAGES, type CompileResult, type Stage } from "../compiler/pipeline.js";
 import { trainCommand, TrainCommandError } from "../compiler/driver/train.js";
-import type { BackendName } from "../runtime/backends/index.js";
+import { BACKEND_NAMES, type BackendName } from "../runtime/backends/index.js";
 import { NncError } from "../runtime/errors.js";
 
 /** Where output goes; replaceable in tests. */
@@ -169,7 +169,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       "seed of the parameters and the data (default: the file's `seed`, else 0)",
       (v) => parseInteger(v, "--seed"),
     )
-    .option("--backend <name>", "cpu (default), webgpu, webgl2 or auto", "cpu")
+    .option(
+      "--backend <name>",
+      "cpu (default: the TypeScript reference), wasm, webgpu, webgl2 or auto",
+      "cpu",
+    )
     .option("--precision <p>", "f32 (default) or f64 storage on the CPU", "f32")
     .option(
       "-o, --out <dir>",
@@ -208,11 +212,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
             throw new CommanderError(1, "nnc.badOption", `--data needs input=file, not "${d}"`);
           data[d.slice(0, eq)] = d.slice(eq + 1);
         }
-        if (!["cpu", "webgpu", "webgl2", "auto"].includes(opts.backend))
+        if (!(BACKEND_NAMES as readonly string[]).includes(opts.backend))
           throw new CommanderError(
             1,
             "nnc.badOption",
-            `unknown backend "${opts.backend}"; use cpu, webgpu, webgl2 or auto`,
+            `unknown backend "${opts.backend}"; use ${BACKEND_NAMES.join(", ")}`,
           );
         if (opts.precision !== "f32" && opts.precision !== "f64")
           throw new CommanderError(

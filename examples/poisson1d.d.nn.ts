@@ -48,7 +48,7 @@ export declare class Poisson {
   };
   private readonly module;
   private constructor();
-  /** Creates the module on a backend (`"cpu"`, `"webgpu"`, `"webgl2"` or `"auto"`) and initializes its parameters from `seed`. */
+  /** Creates the module on a backend (`"cpu"`, `"wasm"`, `"webgpu"`, `"webgl2"` or `"auto"`) and initializes its parameters from `seed`. */
   static create(options?: $ModuleOptions): Promise<Poisson>;
   /** The backend in use. */
   get backend(): string;
@@ -84,7 +84,7 @@ export declare class Functions {
   static readonly parameterShapes: Readonly<Record<string, readonly number[]>>;
   private readonly module;
   private constructor();
-  /** Creates the module on a backend (`"cpu"`, `"webgpu"`, `"webgl2"` or `"auto"`) and initializes its parameters from `seed`. */
+  /** Creates the module on a backend (`"cpu"`, `"wasm"`, `"webgpu"`, `"webgl2"` or `"auto"`) and initializes its parameters from `seed`. */
   static create(options?: $ModuleOptions): Promise<Functions>;
   /** The backend in use. */
   get backend(): string;

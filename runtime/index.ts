@@ -30,6 +30,7 @@ export {
   type ModuleKernels,
 } from "./backends/index.js";
 export { CpuBackend, type CpuKernel, type Precision } from "./backends/cpu.js";
+export { WasmBackend } from "./backends/wasm.js";
 export {
   gpuContext,
   setGpuLoader,
@@ -62,4 +63,6 @@ export {
   type SizeExpr,
   type StepSpec,
   type TensorSig,
+  type WasmKernelSource,
+  type WasmProgramSource,
 } from "./plan.js";

@@ -89,7 +89,7 @@ export class CompiledModule {
       throw new ArgumentError(`seed must be an integer in [-2^31, 2^32), got ${seed}`);
     }
     const backend = options.backend ?? "auto";
-    if ((backend === "webgpu" || backend === "webgl2") && precision !== "f32")
+    if ((backend === "webgpu" || backend === "webgl2" || backend === "wasm") && precision !== "f32")
       throw new ArgumentError(
         `precision "${precision}" is not available on backend "${backend}", which computes in f32; use precision "f32", or backend "cpu" for f64`,
       );

@@ -138,11 +138,11 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string): string
   lines.push(`  private readonly module: $CompiledModule;`);
   lines.push(`  private constructor(module: $CompiledModule) { this.module = module; }`);
   lines.push(
-    `  /** Creates the module on a backend (\`"cpu"\`, \`"webgpu"\`, \`"webgl2"\` or \`"auto"\`) and initializes its parameters from \`seed\`. */`,
+    `  /** Creates the module on a backend (\`"cpu"\`, \`"wasm"\`, \`"webgpu"\`, \`"webgl2"\` or \`"auto"\`) and initializes its parameters from \`seed\`. */`,
   );
   lines.push(`  static async create(options: $ModuleOptions = {}): Promise<${cls}> {`);
   lines.push(
-    `    return new ${cls}(await $CompiledModule.create(${planVar}, { cpu: $cpuKernels, wgsl: $wgslKernels, glsl: $glslKernels }, options));`,
+    `    return new ${cls}(await $CompiledModule.create(${planVar}, { cpu: $cpuKernels, wgsl: $wgslKernels, glsl: $glslKernels, wasm: $wasmProgram }, options));`,
   );
   lines.push(`  }`);
   lines.push(`  /** The backend in use. */`);
@@ -227,7 +227,7 @@ export function nodeHelpersImport(runtimeImport: string): string {
 export function generateModuleSource(p: PlannedProgram, runtimeImport: string): string {
   const parts: string[] = [header(p), ""];
   parts.push(
-    `import { CompiledModule as $CompiledModule, type CallOptions as $CallOptions, type CpuKernel as $CpuKernel, type GlslKernelSource as $GlslKernelSource, type GpuKernelSource as $GpuKernelSource, type ModuleOptions as $ModuleOptions, type ProgramPlan as $ProgramPlan, type Tensor as $Tensor, type TensorLike as $TensorLike } from ${JSON.stringify(runtimeImport)};`,
+    `import { CompiledModule as $CompiledModule, type CallOptions as $CallOptions, type CpuKernel as $CpuKernel, type GlslKernelSource as $GlslKernelSource, type GpuKernelSource as $GpuKernelSource, type ModuleOptions as $ModuleOptions, type ProgramPlan as $ProgramPlan, type Tensor as $Tensor, type TensorLike as $TensorLike, type WasmProgramSource as $WasmProgramSource } from ${JSON.stringify(runtimeImport)};`,
   );
   parts.push("");
   parts.push(KERNEL_ARRAY_TYPE);
@@ -244,6 +244,13 @@ export function generateModuleSource(p: PlannedProgram, runtimeImport: string): 
   parts.push("");
   parts.push(
     `const $glslKernels: Record<string, $GlslKernelSource> = ${jsLiteral(Object.fromEntries(p.glslKernels.map((k) => [k.name, { access: k.source.access, passes: k.source.passes.map((q) => ({ code: q.code, outputs: q.outputs })) }])))};`,
+  );
+  parts.push("");
+  parts.push(
+    `/** The fused kernels as one WebAssembly SIMD module (base64), for backend "wasm". */`,
+  );
+  parts.push(
+    `const $wasmProgram: $WasmProgramSource = ${jsLiteral({ code: p.wasmProgram.code, relaxedCode: p.wasmProgram.relaxedCode, kernels: p.wasmProgram.kernels })};`,
   );
   parts.push("");
   p.units.forEach((u, i) => {

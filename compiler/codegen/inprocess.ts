@@ -6,7 +6,12 @@
  */
 import type { CpuKernel } from "../../runtime/backends/cpu.js";
 import { CompiledModule, type ModuleOptions } from "../../runtime/module.js";
-import type { GlslKernelSource, GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
+import type {
+  GlslKernelSource,
+  GpuKernelSource,
+  ProgramPlan,
+  WasmProgramSource,
+} from "../../runtime/plan.js";
 import { InternalCompilerError } from "../diagnostics/diagnostic.js";
 import { kernelBodyToJs, type KernelSource } from "./ts.js";
 
@@ -38,7 +43,8 @@ function byName<T>(
  * Loads a planned program in this process and creates a module on
  * `options.backend` (default `"auto"`: the best available backend with
  * kernels in the module). `gpuKernels` are the program's WGSL kernels and
- * `glslKernels` its GLSL kernels for WebGL2 (each absent: none).
+ * `glslKernels` its GLSL kernels for WebGL2, `wasmProgram` its WebAssembly
+ * module (each absent: none).
  */
 export function loadInProcess(
   plan: ProgramPlan,
@@ -46,6 +52,7 @@ export function loadInProcess(
   options: ModuleOptions = {},
   gpuKernels?: readonly { readonly name: string; readonly source: GpuKernelSource }[],
   glslKernels?: readonly { readonly name: string; readonly source: GlslKernelSource }[],
+  wasmProgram?: WasmProgramSource,
 ): Promise<CompiledModule> {
   const cpu = compileKernels(kernels);
   return CompiledModule.create(
@@ -54,6 +61,7 @@ export function loadInProcess(
       cpu,
       ...(gpuKernels === undefined ? {} : { wgsl: byName(gpuKernels) }),
       ...(glslKernels === undefined ? {} : { glsl: byName(glslKernels) }),
+      ...(wasmProgram === undefined ? {} : { wasm: wasmProgram }),
     },
     options,
   );

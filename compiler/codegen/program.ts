@@ -3,7 +3,12 @@
  * `init` and functions) and one for the top-level functions, with the CPU
  * kernels of all plans shared when their code is identical.
  */
-import type { GlslKernelSource, GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
+import type {
+  GlslKernelSource,
+  GpuKernelSource,
+  ProgramPlan,
+  WasmProgramSource,
+} from "../../runtime/plan.js";
 import type { IrProgram } from "../lower/lower.js";
 import { FUNCTIONS_CLASS } from "../check/elaborate.js";
 import type { CheckedTrain } from "../check/types.js";
@@ -11,6 +16,7 @@ import { planProgram, type NamedKernel } from "./plan.js";
 import { printKernel } from "../kernel/print.js";
 import { renderGlsl } from "./glsl.js";
 import { renderWgsl } from "./wgsl.js";
+import { renderWasmProgram } from "./wasm/render.js";
 import type { KernelSource } from "./ts.js";
 
 /** One exported class of the generated module. */
@@ -36,6 +42,8 @@ export interface PlannedProgram {
   readonly gpuKernels: readonly { readonly name: string; readonly source: GpuKernelSource }[];
   /** The GLSL passes of every fused kernel for WebGL2, by the same names. */
   readonly glslKernels: readonly { readonly name: string; readonly source: GlslKernelSource }[];
+  /** Every fused kernel as one WebAssembly SIMD module, exporting them by the same names. */
+  readonly wasmProgram: WasmProgramSource;
 }
 
 export { FUNCTIONS_CLASS };
@@ -124,7 +132,8 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
   }
   const gpuKernels = fusedKernels.map((k) => ({ name: k.name, source: renderWgsl(k.kernel) }));
   const glslKernels = fusedKernels.map((k) => ({ name: k.name, source: renderGlsl(k.kernel) }));
-  return { name: ir.name, units, kernels, fusedKernels, gpuKernels, glslKernels };
+  const wasmProgram = renderWasmProgram(fusedKernels);
+  return { name: ir.name, units, kernels, fusedKernels, gpuKernels, glslKernels, wasmProgram };
 }
 
 /** A readable dump of the plans (`--dump-after=plan`). */

@@ -333,6 +333,7 @@ export async function trainCommand(
     },
     result.planned.gpuKernels,
     result.planned.glslKernels,
+    result.planned.wasmProgram,
   );
   try {
     let startStep = 0;

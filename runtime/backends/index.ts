@@ -1,33 +1,46 @@
 /**
  * Backend selection. A backend that is asked for by name and is not available
- * is reported by name, never silently replaced; only `"auto"` chooses, in
- * this order: WebGPU, then WebGL2, then the CPU.
+ * is reported by name, never silently replaced; only `"auto"` chooses.
  *
- * - `"cpu"` runs the module's JavaScript kernels (f32 or f64 storage).
+ * - `"cpu"` runs the module's JavaScript kernels (f32 or f64 storage): the
+ *   reference every other backend is tested against.
+ * - `"wasm"` runs its WebAssembly SIMD kernels in this thread (Node 20+ and
+ *   current browsers); f32 only.
  * - `"webgpu"` runs its WGSL kernels on a WebGPU device (`navigator.gpu`, or
  *   the npm package `webgpu` in Node); f32 only.
  * - `"webgl2"` runs its GLSL kernels as fragment shaders on a WebGL2 context
  *   (a browser's `OffscreenCanvas` or canvas, with `EXT_color_buffer_float`);
  *   f32 only; unavailable in Node.
- * - `"auto"` picks the first of WebGPU and WebGL2 that can run here and for
- *   which the module has kernels, when the precision is f32; else the CPU.
- *   `module.backend` and `module.adapter` say what it picked.
+ * - `"auto"`, when the precision is f32, picks the first that can run here
+ *   and for which the module has kernels, in this order: WebGPU on a hardware
+ *   adapter, WebGL2 on a hardware renderer, wasm, WebGPU or WebGL2 on a
+ *   software renderer (lavapipe/llvmpipe, SwiftShader: slower than wasm on the
+ *   same CPU), then the CPU; with f64, the CPU. `module.backend` and
+ *   `module.adapter` say what it picked.
  */
 import { BackendUnavailableError, NncError } from "../errors.js";
-import type { FunctionPlan, GlslKernelSource, GpuKernelSource, ProgramPlan } from "../plan.js";
+import type {
+  FunctionPlan,
+  GlslKernelSource,
+  GpuKernelSource,
+  ProgramPlan,
+  WasmKernelSource,
+  WasmProgramSource,
+} from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import { CpuBackend, type CpuKernel, type Precision } from "./cpu.js";
 import { glContext, WebGL2Backend } from "./webgl2.js";
+import { WasmBackend, wasmUnsupported } from "./wasm.js";
 import { gpuContext, WebGpuBackend } from "./webgpu.js";
 
 /** A backend to run on; `"auto"` picks the best available one. */
-export type BackendName = "cpu" | "webgpu" | "webgl2" | "auto";
+export type BackendName = "cpu" | "wasm" | "webgpu" | "webgl2" | "auto";
 
 /** A backend that actually runs code (what `"auto"` resolves to). */
 export type ConcreteBackendName = Exclude<BackendName, "auto">;
 
 /** Every name {@link createBackend} accepts. */
-export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu", "webgl2", "auto"];
+export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm", "webgpu", "webgl2", "auto"];
 
 /** Kernels of a compiled module, per backend. */
 export interface ModuleKernels {
@@ -36,6 +49,8 @@ export interface ModuleKernels {
   readonly wgsl?: Readonly<Record<string, GpuKernelSource>>;
   /** GLSL kernels by the same names, for WebGL2 (absent: no WebGL2 kernels). */
   readonly glsl?: Readonly<Record<string, GlslKernelSource>>;
+  /** The same kernels as one WebAssembly SIMD module, for `"wasm"` (absent: no wasm kernels). */
+  readonly wasm?: WasmProgramSource;
 }
 
 /** What the module core needs from a backend. Inputs and outputs are host arrays in storage types. */
@@ -69,36 +84,54 @@ export interface Backend {
 }
 
 /**
- * The backends that can run here, best first: WebGPU when a GPU adapter is
- * found, WebGL2 when a context with float render targets can be made, the CPU.
+ * The backends that can run here, best first (the order `"auto"` tries):
+ * WebGPU on a hardware adapter, WebGL2 on a hardware renderer, wasm when the
+ * engine has WebAssembly SIMD, WebGPU and WebGL2 on software renderers, the CPU.
  */
 export async function availableBackends(): Promise<ConcreteBackendName[]> {
-  const [webgpu, webgl2] = await Promise.all([webgpuAvailable(), webgl2Available()]);
-  return [...(webgpu ? ["webgpu" as const] : []), ...(webgl2 ? ["webgl2" as const] : []), "cpu"];
+  const [webgpu, webgl2] = await Promise.all([webgpuKind(), webgl2Kind()]);
+  const out: ConcreteBackendName[] = [];
+  if (webgpu === "hardware") out.push("webgpu");
+  if (webgl2 === "hardware") out.push("webgl2");
+  if (wasmUnsupported() === null) out.push("wasm");
+  if (webgpu === "software") out.push("webgpu");
+  if (webgl2 === "software") out.push("webgl2");
+  out.push("cpu");
+  return out;
 }
 
 /**
- * Whether `open` succeeds here (the backends remember the failure); only an
- * unavailable backend counts as "no", other errors propagate.
+ * What `open` gives, or null when the backend is unavailable here (the
+ * backends remember the failure); other errors propagate.
  */
-async function opens(open: () => Promise<unknown>): Promise<boolean> {
+async function opened<T>(open: () => Promise<T>): Promise<T | null> {
   try {
-    await open();
-    return true;
+    return await open();
   } catch (e) {
-    if (e instanceof BackendUnavailableError) return false;
+    if (e instanceof BackendUnavailableError) return null;
     throw e;
   }
 }
 
-/** Whether a WebGPU adapter can be opened here. */
-function webgpuAvailable(): Promise<boolean> {
-  return opens(gpuContext);
+/** Whether a device runs on a GPU, or on the CPU (a software renderer). */
+type DeviceKind = "hardware" | "software";
+
+/** Whether a WebGPU adapter can be opened here, and of which kind. */
+async function webgpuKind(): Promise<DeviceKind | null> {
+  const ctx = await opened(gpuContext);
+  return ctx === null ? null : ctx.software ? "software" : "hardware";
 }
 
-/** Whether a WebGL2 context with float render targets can be made here. */
-function webgl2Available(): Promise<boolean> {
-  return opens(glContext);
+/**
+ * Renderers that draw on the CPU: SwiftShader (Chromium's fallback),
+ * llvmpipe/lavapipe/softpipe (Mesa), Microsoft's Basic Render Driver.
+ */
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render/i;
+
+/** Whether a WebGL2 context with float render targets can be made here, and of which kind. */
+async function webgl2Kind(): Promise<DeviceKind | null> {
+  const ctx = await opened(glContext);
+  return ctx === null ? null : SOFTWARE_RENDERER.test(ctx.renderer) ? "software" : "hardware";
 }
 
 /** Whether every function of the plan (and its initializer) has GPU kernels in `table`. */
@@ -123,9 +156,11 @@ function unknown(name: string): BackendUnavailableError {
   );
 }
 
-/** A GPU backend needs f32 and kernels of its language for every function. */
+const LANGUAGE = { webgpu: "WGSL", webgl2: "GLSL", wasm: "WebAssembly" } as const;
+
+/** A GPU or wasm backend needs f32 and kernels of its language for every function. */
 function checkGpuModule(
-  name: "webgpu" | "webgl2",
+  name: "webgpu" | "webgl2" | "wasm",
   plan: ProgramPlan,
   table: Readonly<Record<string, unknown>> | undefined,
   precision: Precision,
@@ -134,13 +169,13 @@ function checkGpuModule(
     throw new NncError(
       `backend ${JSON.stringify(name)} computes in f32 only; precision ${JSON.stringify(precision)} needs backend "cpu"`,
     );
-  const language = name === "webgpu" ? "WGSL" : "GLSL";
+  const language = LANGUAGE[name];
   const missing = allFunctions(plan).find((f) => f.gpu === undefined);
   const none = table === undefined || Object.keys(table).length === 0;
   if (none || missing !== undefined)
     throw new BackendUnavailableError(
       name,
-      `backend ${JSON.stringify(name)} is not available for this module: ${none || missing === undefined ? `it was built without ${name === "webgpu" ? "GPU" : language} kernels` : `function ${missing.name} has no GPU kernels`}; rebuild it with a version of nnc that emits ${language}, or use backend "cpu"`,
+      `backend ${JSON.stringify(name)} is not available for this module: ${none || missing === undefined ? `it was built without ${name === "webgpu" ? "GPU" : language} kernels` : `function ${missing.name} has no ${name === "wasm" ? "fused" : "GPU"} kernels`}; rebuild it with a version of nnc that emits ${language}, or use backend "cpu"`,
     );
 }
 
@@ -164,8 +199,8 @@ function checkKernels(
 /** Every kernel a launch names must exist and bind as many buffers as it declares. */
 function checkGpuKernels(
   plan: ProgramPlan,
-  kernels: Readonly<Record<string, GpuKernelSource | GlslKernelSource>>,
-  language: "WGSL" | "GLSL",
+  kernels: Readonly<Record<string, GpuKernelSource | GlslKernelSource | WasmKernelSource>>,
+  language: "WGSL" | "GLSL" | "WebAssembly",
 ): void {
   for (const fn of allFunctions(plan)) {
     for (const launch of fn.gpu?.launches ?? []) {
@@ -184,9 +219,10 @@ function checkGpuKernels(
 
 /**
  * Builds the backend `name` for a plan; throws {@link BackendUnavailableError}
- * when it cannot run here. `"auto"` picks, when the precision is f32, WebGPU
- * if a GPU adapter exists and the module has WGSL kernels, else WebGL2 if a
- * context can be made and the module has GLSL kernels; otherwise the CPU.
+ * when it cannot run here. `"auto"` picks, when the precision is f32, the
+ * first of these for which the module has kernels and which runs here: WebGPU
+ * on a hardware adapter, WebGL2 on a hardware renderer, wasm, WebGPU or
+ * WebGL2 on a software renderer; otherwise (and for f64) the CPU.
  */
 export async function createBackend(
   name: BackendName,
@@ -194,16 +230,7 @@ export async function createBackend(
   kernels: ModuleKernels,
   precision: Precision,
 ): Promise<Backend> {
-  let concrete: string = name;
-  if (name === "auto")
-    concrete =
-      precision !== "f32"
-        ? "cpu"
-        : hasGpuKernels(plan, kernels.wgsl) && (await webgpuAvailable())
-          ? "webgpu"
-          : hasGpuKernels(plan, kernels.glsl) && (await webgl2Available())
-            ? "webgl2"
-            : "cpu";
+  const concrete: string = name === "auto" ? await pick(plan, kernels, precision) : name;
   switch (concrete) {
     case "cpu":
       checkKernels(plan, kernels.cpu, "cpu");
@@ -214,6 +241,12 @@ export async function createBackend(
       checkGpuKernels(plan, wgsl, "WGSL");
       return WebGpuBackend.create(plan, wgsl);
     }
+    case "wasm": {
+      checkGpuModule("wasm", plan, kernels.wasm?.kernels, precision);
+      const wasm = kernels.wasm ?? { code: "", kernels: {} };
+      checkGpuKernels(plan, wasm.kernels, "WebAssembly");
+      return WasmBackend.create(plan, wasm);
+    }
     case "webgl2": {
       checkGpuModule("webgl2", plan, kernels.glsl, precision);
       const glsl = kernels.glsl ?? {};
@@ -223,6 +256,23 @@ export async function createBackend(
     default:
       throw unknown(concrete);
   }
+}
+
+/** What `"auto"` resolves to (see {@link createBackend}). */
+async function pick(
+  plan: ProgramPlan,
+  kernels: ModuleKernels,
+  precision: Precision,
+): Promise<ConcreteBackendName> {
+  if (precision !== "f32") return "cpu";
+  const webgpu = hasGpuKernels(plan, kernels.wgsl) ? await webgpuKind() : null;
+  if (webgpu === "hardware") return "webgpu";
+  const webgl2 = hasGpuKernels(plan, kernels.glsl) ? await webgl2Kind() : null;
+  if (webgl2 === "hardware") return "webgl2";
+  if (hasGpuKernels(plan, kernels.wasm?.kernels) && wasmUnsupported() === null) return "wasm";
+  if (webgpu !== null) return "webgpu";
+  if (webgl2 !== null) return "webgl2";
+  return "cpu";
 }
 
 export { BackendUnavailableError, NncError };

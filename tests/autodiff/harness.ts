@@ -3,11 +3,11 @@
  * derivatives (the autodiff stage) and simplifies them (the optimize stage),
  * runs them in f64 on the CPU backend, and compares with central finite
  * differences of the original function, also in f64. Every compiled function
- * also runs once (at its first evaluation) on WebGPU, where an adapter
- * exists, and on WebGL2 in headless Chromium, where Chromium and a build of
- * the runtime exist (tests/gpu/webgl2.ts), and must agree with the CPU
- * backend in f32 (`tests/gpu/agree.ts`, 1e-4 relative; on WebGL2 differences
- * below 1e-7 are accepted too, see tests/gpu/webgl2.ts).
+ * also runs once (at its first evaluation) on wasm (tests/wasm/twin.ts), on
+ * WebGPU, where an adapter exists, and on WebGL2 in headless Chromium, where
+ * Chromium and a build of the runtime exist (tests/gpu/webgl2.ts), and must
+ * agree with the CPU backend in f32 (`tests/gpu/agree.ts`, 1e-4 relative; on
+ * WebGL2 differences below 1e-7 are accepted too, see tests/gpu/webgl2.ts).
  */
 import { expect } from "vitest";
 import { expandDerivatives } from "../../compiler/autodiff/expand.js";
@@ -21,12 +21,15 @@ import { simplify } from "../../compiler/opt/simplify.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { renderGlsl } from "../../compiler/codegen/glsl.js";
 import { renderWgsl } from "../../compiler/codegen/wgsl.js";
+import { renderWasmProgram } from "../../compiler/codegen/wasm/render.js";
 import { agree } from "../gpu/agree.js";
 import { gpuAvailable } from "../gpu/device.js";
 import { glTwin, startCheck, useGlTwins } from "../gpu/webgl2.js";
+import { useWasmTwins, WasmTwin } from "../wasm/twin.js";
 
 // the WebGL2 twins' checks fail the test that started them; the page closes after the file
 useGlTwins();
+useWasmTwins();
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -75,6 +78,11 @@ export async function compileFn(
       gpu.dispose();
     };
   }
+  // on wasm: the first evaluation is compared with the CPU in f32
+  let wasm: WasmTwin | null = new WasmTwin(
+    { plan, kernels, wasm: renderWasmProgram(gpuKernels) },
+    "gradient check",
+  );
   // on WebGL2 too: the first evaluation starts a check that the test's afterEach hook awaits
   let gl = glTwin(
     {
@@ -93,6 +101,15 @@ export async function compileFn(
       const check = twin;
       twin = null;
       await check(xs);
+    }
+    if (wasm !== null) {
+      const check = wasm;
+      wasm = null;
+      try {
+        await check.check("f", [new Tensor("f32", shape, Float32Array.from(xs))], {});
+      } finally {
+        check.dispose();
+      }
     }
     const outs = await m.call("f", [new Tensor("f32", shape, Float64Array.from(xs))]);
     return outs.map((t) => Float64Array.from(t.data as Float64Array));

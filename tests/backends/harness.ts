@@ -1,11 +1,12 @@
 /**
  * Test harness: builds a one-function program, plans it, runs it in process
- * on the CPU backend in both precisions, and compares with the reference
- * evaluator.
+ * on the CPU backend in both precisions and on the wasm backend, and compares
+ * with the reference evaluator.
  */
 import { expect } from "vitest";
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
 import { planProgram } from "../../compiler/codegen/plan.js";
+import { renderWasmProgram } from "../../compiler/codegen/wasm/render.js";
 import { Dims, type Dim } from "../../compiler/core/dim.js";
 import type { DType } from "../../compiler/core/dtype.js";
 import { Graph } from "../../compiler/ir/build.js";
@@ -15,7 +16,11 @@ import type { CompiledModule } from "../../runtime/module.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { evaluate, type RefTensor } from "./reference.js";
 
-export const PRECISIONS: readonly Precision[] = ["f32", "f64"];
+/** Where a test runs: the CPU backend in f32 or f64, or the wasm backend (f32). */
+export type Target = Precision | "wasm";
+
+/** Every target, each test runs on all. */
+export const TARGETS: readonly Target[] = ["f32", "f64", "wasm"];
 
 /** An input value for a test: dtype, concrete shape, row-major data. */
 export interface Value extends RefTensor {
@@ -57,21 +62,23 @@ export function fn(
   return { name, inputs: nodes, outputs: Array.isArray(out) ? out : [out as Node], symbols };
 }
 
-/** Plans and loads a single function program. */
+/** Plans and loads a single function program on `target`. */
 export async function load(
   f: IrFunction,
-  precision: Precision,
+  target: Target,
   params: readonly ParamInfo[] = [],
   init: IrFunction | null = null,
 ): Promise<CompiledModule> {
-  const { plan, kernels } = planProgram({ functions: [f], params, init });
-  return loadInProcess(plan, kernels, { precision });
+  const { plan, kernels, gpuKernels } = planProgram({ functions: [f], params, init });
+  if (target !== "wasm") return loadInProcess(plan, kernels, { precision: target });
+  const wasm = renderWasmProgram(gpuKernels);
+  return loadInProcess(plan, kernels, { backend: "wasm" }, undefined, undefined, wasm);
 }
 
 /** Tolerances: relative to the magnitude, plus an absolute floor. */
-function tolerance(precision: Precision, dtype: DType, scale: number): number {
+function tolerance(target: Target, dtype: DType, scale: number): number {
   if (dtype !== "f32") return 0;
-  return precision === "f32" ? 2e-6 * scale + 1e-30 : 1e-13 * scale + 1e-300;
+  return target === "f64" ? 1e-13 * scale + 1e-300 : 2e-6 * scale + 1e-30;
 }
 
 /** Expects a result to equal the reference (NaN equals NaN; floats within a tolerance). */
@@ -79,13 +86,13 @@ export function expectTensor(
   actual: Tensor,
   expected: RefTensor,
   dtype: DType,
-  precision: Precision,
+  target: Target,
   scaleFloor = 1,
 ): void {
   expect(actual.dtype).toBe(dtype);
   expect([...actual.shape]).toEqual([...expected.shape]);
   if (dtype === "f32")
-    expect(actual.data).toBeInstanceOf(precision === "f64" ? Float64Array : Float32Array);
+    expect(actual.data).toBeInstanceOf(target === "f64" ? Float64Array : Float32Array);
   const got = [...actual.data];
   for (let k = 0; k < got.length; k++) {
     const a = got[k]!;
@@ -94,14 +101,14 @@ export function expectTensor(
       if (!Object.is(a, e)) expect({ k, got: a }).toEqual({ k, got: e });
       continue;
     }
-    const tol = tolerance(precision, dtype, Math.max(Math.abs(e), scaleFloor));
+    const tol = tolerance(target, dtype, Math.max(Math.abs(e), scaleFloor));
     if (!(Math.abs(a - e) <= tol))
       expect({ k, got: a, diff: Math.abs(a - e) }).toEqual({ k, got: e, diff: `<= ${tol}` });
   }
 }
 
 /**
- * Runs `f` on `args` in both precisions and compares every output with the
+ * Runs `f` on `args` on every target and compares every output with the
  * reference. `scaleFloor` widens the f32 tolerance for outputs that are sums
  * of larger terms (their error scales with the terms, not the result).
  */
@@ -116,8 +123,8 @@ export async function check(
     dtype: v.dtype,
     shape: v.shape,
   }));
-  for (const precision of PRECISIONS) {
-    const m = await load(f, precision, params);
+  for (const target of TARGETS) {
+    const m = await load(f, target, params);
     if (opts.params)
       m.setParameters(
         Object.fromEntries(Object.entries(opts.params).map(([p, v]) => [p, toTensor(v)])),
@@ -125,7 +132,7 @@ export async function check(
     const outs = await m.call(f.name, args.map(toTensor));
     expect(outs.length).toBe(expected.length);
     outs.forEach((o, k) =>
-      expectTensor(o, expected[k]!, f.outputs[k]!.dtype, precision, opts.scaleFloor ?? 1),
+      expectTensor(o, expected[k]!, f.outputs[k]!.dtype, target, opts.scaleFloor ?? 1),
     );
     m.dispose();
   }

@@ -379,7 +379,7 @@ describe("lifecycle and backends", () => {
     expect((await module()).backend).toBe("cpu");
   });
 
-  it("webgpu (without GPU kernels) and webgl2 fail by name", async () => {
+  it("webgpu (without GPU kernels), webgl2 and wasm (without their kernels) fail by name", async () => {
     const gpu = module({ backend: "webgpu" });
     await expect(gpu).rejects.toThrow(BackendUnavailableError);
     await expect(gpu).rejects.toThrow(
@@ -391,8 +391,13 @@ describe("lifecycle and backends", () => {
       'backend "webgl2" is not available for this module: it was built without GLSL kernels',
     );
     await expect(gl).rejects.toBeInstanceOf(NncError);
+    const wasm = module({ backend: "wasm" });
+    await expect(wasm).rejects.toThrow(BackendUnavailableError);
+    await expect(wasm).rejects.toThrow(
+      'backend "wasm" is not available for this module: it was built without WebAssembly kernels',
+    );
     await expect(module({ backend: "tpu" as never })).rejects.toThrow(
-      'unknown backend "tpu"; use one of "cpu", "webgpu", "webgl2", "auto"',
+      'unknown backend "tpu"; use one of "cpu", "wasm", "webgpu", "webgl2", "auto"',
     );
   });
 

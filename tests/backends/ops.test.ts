@@ -1,6 +1,6 @@
 /**
  * Every IR op (and every unary, binary and reduce fn) on the CPU backend in
- * both precisions, against the reference evaluator.
+ * both precisions and on the wasm backend, against the reference evaluator.
  */
 import { describe, expect, it } from "vitest";
 import { Dims } from "../../compiler/core/dim.js";
@@ -13,7 +13,7 @@ import {
   UNARY_FNS,
   type UnaryFn,
 } from "../../compiler/ir/ops.js";
-import { check, fn, Graph, load, noise, PRECISIONS, ramp, sym, val } from "./harness.js";
+import { check, fn, Graph, load, noise, TARGETS, ramp, sym, val } from "./harness.js";
 import { evaluate, refErf } from "./reference.js";
 
 const B = sym("B");
@@ -74,8 +74,8 @@ describe("unary", () => {
   it("round is half to even", async () => {
     const g = new Graph();
     const f = fn(g, "r", [["x", "f32", [8]]], (x) => g.unary("round", x));
-    for (const precision of PRECISIONS) {
-      const m = await load(f, precision);
+    for (const target of TARGETS) {
+      const m = await load(f, target);
       const [r] = await m.call("r", [[-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 0.49999997]]);
       expect([...r!.data]).toEqual([-2, -2, -0, 0, 2, 2, 4, 0]);
     }
@@ -346,8 +346,8 @@ describe("reductions", () => {
         ...REDUCE_FNS.map((r) => g.reduce(r, y, [1])),
       ],
     );
-    for (const precision of PRECISIONS) {
-      const m = await load(f, precision);
+    for (const target of TARGETS) {
+      const m = await load(f, target);
       const outs = await m.call("e", [new Float32Array(0), new Int32Array(0)]);
       expect(outs.slice(0, 4).map((o) => [...o.data])).toEqual([
         [0, 0, 0],

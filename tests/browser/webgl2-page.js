@@ -79,7 +79,7 @@ async function step(m, s) {
 }
 
 /**
- * job: { plan, glsl?, wgsl?, options, steps }. Creates the module (`options` as for `create`)
+ * job: { plan, glsl?, wgsl?, wasm?, options, steps }. Creates the module (`options` as for `create`)
  * and runs the steps in order. Returns { backend, adapter, results } or { error }.
  */
 window.glRun = async (job) => {
@@ -87,7 +87,7 @@ window.glRun = async (job) => {
   try {
     m = await CompiledModule.create(
       job.plan,
-      { cpu: {}, glsl: job.glsl, wgsl: job.wgsl },
+      { cpu: {}, glsl: job.glsl, wgsl: job.wgsl, wasm: job.wasm },
       job.options,
     );
   } catch (e) {

@@ -13,7 +13,12 @@ import type { Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ModuleOptions } from "../../runtime/module.js";
-import type { GlslKernelSource, GpuKernelSource, ProgramPlan } from "../../runtime/plan.js";
+import type {
+  GlslKernelSource,
+  GpuKernelSource,
+  ProgramPlan,
+  WasmProgramSource,
+} from "../../runtime/plan.js";
 import {
   closeServer,
   describeBrowser,
@@ -25,6 +30,7 @@ import {
   type BrowserPage,
 } from "./session.js";
 import { ADD_PLAN, GLSL, PLAN, WGSL } from "./webgl2-fixtures.js";
+import { elementwise, program } from "../wasm/fixtures.js";
 
 interface Plain {
   dtype: string;
@@ -60,6 +66,7 @@ interface Job {
   plan?: ProgramPlan;
   glsl?: Record<string, GlslKernelSource>;
   wgsl?: Record<string, GpuKernelSource>;
+  wasm?: WasmProgramSource;
   options?: ModuleOptions;
   steps: Step[];
 }
@@ -70,6 +77,7 @@ async function run(job: Job, on: BrowserPage | null = page): Promise<Reply> {
     plan: job.plan ?? PLAN,
     glsl: job.glsl ?? GLSL,
     wgsl: job.wgsl,
+    wasm: job.wasm,
     options: job.options ?? { backend: "webgl2", seed: 10 },
     steps: job.steps,
   });
@@ -328,7 +336,13 @@ describeBrowser("the WebGL2 backend in headless Chromium", () => {
 
   it('"auto" picks WebGPU first, WebGL2 for a module without WGSL, and says so', async () => {
     const args: Arg[] = [[1.5], [2]];
-    expect(await page!.evaluate<string[]>("glBackends")).toEqual(["webgpu", "webgl2", "cpu"]);
+    // both run on SwiftShader in this Chromium: software renderers come after wasm
+    expect(await page!.evaluate<string[]>("glBackends")).toEqual([
+      "wasm",
+      "webgpu",
+      "webgl2",
+      "cpu",
+    ]);
     const both = await run({
       plan: ADD_PLAN,
       wgsl: WGSL,
@@ -353,11 +367,39 @@ describeBrowser("the WebGL2 backend in headless Chromium", () => {
     expect(named.error?.message).toContain('precision "f64" is not available on backend "webgl2"');
   });
 
+  it('runs the wasm backend in the page (async compile, base64 by atob), and "auto" picks it over software GPUs', async () => {
+    const wasm = program({ add: [3, elementwise("f32.add")] });
+    const args: Arg[] = [
+      [1.5, 2, -3],
+      [2, 0.25, 1],
+    ];
+    const named = await run({
+      plan: ADD_PLAN,
+      wasm,
+      options: { backend: "wasm" },
+      steps: [{ call: "add", args }],
+    });
+    expect(named.error).toBeUndefined();
+    expect(named.backend).toBe("wasm");
+    expect(named.adapter).toMatch(/^WebAssembly (relaxed )?SIMD$/);
+    expect(data(named.results![0])).toEqual([3.5, 2.25, -2]);
+    // every kind of kernel: WebGPU and WebGL2 run on SwiftShader here, so wasm goes first
+    const auto = await run({
+      plan: ADD_PLAN,
+      wgsl: WGSL,
+      wasm,
+      options: {},
+      steps: [{ call: "add", args }],
+    });
+    expect(auto.backend).toBe("wasm");
+    expect(data(auto.results![0])).toEqual([3.5, 2.25, -2]);
+  });
+
   it('"auto" picks WebGL2 on a page without navigator.gpu', async () => {
     const hidden = await browser!.open(`${origin(server!)}/webgl2.html`, {
       initScript: "delete Navigator.prototype.gpu;",
     });
-    expect(await hidden.evaluate<string[]>("glBackends")).toEqual(["webgl2", "cpu"]);
+    expect(await hidden.evaluate<string[]>("glBackends")).toEqual(["wasm", "webgl2", "cpu"]);
     const r = await run(
       { plan: ADD_PLAN, wgsl: WGSL, options: {}, steps: [{ call: "add", args: [[1.5], [2]] }] },
       hidden,

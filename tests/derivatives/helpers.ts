@@ -4,11 +4,12 @@
  * it in-process on the CPU backend in f64, call functions on f64 data, and
  * compare with closed forms or central finite differences.
  *
- * The first call of each function of a unit also runs on WebGL2 in headless
- * Chromium, from the same state and arguments, and must agree with the CPU
- * backend in f32 (tests/gpu/webgl2.ts: 1e-4 relative, differences below 1e-7
- * accepted); skipped, with the reason printed, without Chromium or a build
- * of the runtime.
+ * The first call of each function of a unit also runs on wasm in this
+ * process (tests/wasm/twin.ts) and on WebGL2 in headless Chromium, from the
+ * same state and arguments, and must agree with the CPU backend in f32
+ * (1e-4 relative, differences below 1e-7 accepted, see tests/gpu/webgl2.ts);
+ * the WebGL2 check is skipped, with the reason printed, without Chromium or a
+ * build of the runtime.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -21,10 +22,12 @@ import { evalSize } from "../../runtime/plan.js";
 import { expect } from "vitest";
 import { Tensor, type TensorLike } from "../../runtime/tensor.js";
 import { expectClose, fdGradient, rng } from "../autodiff/harness.js";
-import { glTwin, startCheck, useGlTwins, type GlTwin } from "../gpu/webgl2.js";
+import { glTwin, startCheck, TWIN_FLOOR, useGlTwins, type GlTwin } from "../gpu/webgl2.js";
+import { useWasmTwins, WasmTwin } from "../wasm/twin.js";
 
 // the WebGL2 twins' checks fail the test that started them; the page closes after the file
 useGlTwins();
+useWasmTwins();
 
 export { expectClose, fdGradient, rng };
 
@@ -72,17 +75,23 @@ export async function compileSource(
       { plan: u.plan, kernels: result.planned.kernels, glsl: result.planned.glslKernels },
       `${name}.nn ${u.name}`,
     );
-    units[u.name] = twin === null ? m : withTwin(m, twin);
+    const wasm = new WasmTwin(
+      { plan: u.plan, kernels: result.planned.kernels, wasm: result.planned.wasmProgram },
+      `${name}.nn ${u.name}`,
+      TWIN_FLOOR,
+    );
+    units[u.name] = withTwins(m, twin, wasm);
   }
   return { result, units };
 }
 
 /**
- * `m`, whose first call of each function also starts a check of it on
- * WebGL2 from the module's current state and the same arguments (in f32).
- * Arguments the function rejects start none: the call itself reports them.
+ * `m`, whose first call of each function also checks it on wasm (awaited)
+ * and starts a check of it on WebGL2 (awaited after the test) from the
+ * module's current state and the same arguments (in f32). Arguments the
+ * function rejects start none: the call itself reports them.
  */
-function withTwin(m: CompiledModule, twin: GlTwin): CompiledModule {
+function withTwins(m: CompiledModule, twin: GlTwin | null, wasm: WasmTwin): CompiledModule {
   const checked = new Set<string>();
   const call = async (
     fn: string,
@@ -110,14 +119,20 @@ function withTwin(m: CompiledModule, twin: GlTwin): CompiledModule {
             ),
         );
         const state = m.plan.params.length > 0 ? await m.state() : {};
-        startCheck(twin.check(fn, tensors, state));
+        if (twin !== null) startCheck(twin.check(fn, tensors, state));
+        await wasm.check(fn, tensors, state);
       }
     }
     return options === undefined ? m.call(fn, args) : m.call(fn, args, options);
   };
+  const dispose = (): void => {
+    wasm.dispose();
+    m.dispose();
+  };
   return new Proxy(m, {
     get(target, p) {
       if (p === "call") return call;
+      if (p === "dispose") return dispose;
       const v: unknown = Reflect.get(target, p, target);
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -65,10 +65,15 @@ try {
 } catch (e) {
   wrong = { name: e.name, message: e.message };
 }
+const w = await Classifier.create({ backend: "wasm", seed: 7 });
+w.setParameters(await m.parameters());
+const wasm = { backend: w.backend, adapter: w.adapter, first: plain(await w.logits(points)) };
+w.dispose();
 const again = await Classifier.create({ backend: "cpu", seed: 7 });
 const other = await Classifier.create({ backend: "cpu", seed: 8 });
 console.log(JSON.stringify({
   backend: m.backend,
+  wasm,
   first: plain(first),
   firstParams,
   second: plain(second),
@@ -91,6 +96,7 @@ interface Plain {
 
 interface ChildReport {
   readonly backend: string;
+  readonly wasm: { backend: string; adapter: string; first: Plain };
   readonly first: Plain;
   readonly firstParams: Record<string, Plain>;
   readonly second: Plain;
@@ -185,6 +191,13 @@ describe("nnc build examples/mlp.nn, imported from plain Node", () => {
     expectClose(report().first, forward(report().firstParams, POINTS), 1e-5);
     // the logits are not trivially zero
     expect(report().first.data.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+  });
+
+  it("runs Classifier.logits on wasm from the same parameters, agreeing with the CPU", () => {
+    expect(report().wasm.backend).toBe("wasm");
+    expect(report().wasm.adapter).toMatch(/^WebAssembly (relaxed )?SIMD$/);
+    // the wasm module took the CPU module's parameters after the new biases
+    expectClose(report().wasm.first, forward(report().secondParams, POINTS), 1e-5);
   });
 
   it("agrees again after new biases are set", () => {

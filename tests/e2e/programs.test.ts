@@ -1,8 +1,8 @@
 /**
  * The test programs through the emitted module: every `tests/programs/*.nn`
  * is built to a TypeScript/JavaScript module, and one plain Node process
- * imports them all and runs every case that states its expected values (in
- * both precisions). This covers what the in-process path skips: the plan as
+ * imports them all and runs every case that states its expected values (on
+ * the CPU backend in both precisions, and on wasm). This covers what the in-process path skips: the plan as
  * printed into the module, the generated classes and methods.
  */
 import { spawnSync } from "node:child_process";
@@ -26,7 +26,12 @@ const TMP = resolve("tests/.tmp/e2e-programs");
 const PROGRAMS = readdirSync(DIR)
   .filter((f) => f.endsWith(".nn"))
   .sort();
-const PRECISIONS = ["f32", "f64"] as const;
+/** Where each case runs: the CPU backend in both precisions, and the wasm backend (f32 only). */
+const TARGETS = [
+  { backend: "cpu", precision: "f32" },
+  { backend: "cpu", precision: "f64" },
+  { backend: "wasm", precision: "f32" },
+] as const;
 
 /**
  * Cases whose emitted module is known to disagree with the in-process run,
@@ -52,8 +57,9 @@ const results = [];
 for (const job of jobs) {
   try {
     const mod = await import(pathToFileURL(job.module).href);
-    const m = await mod[job.cls].create({ backend: "cpu", seed: job.seed, precision: job.precision });
+    const m = await mod[job.cls].create({ backend: job.backend, seed: job.seed, precision: job.precision });
     const out = await m[job.method](...decode(job.args));
+    if (m.backend !== job.backend) throw new Error("ran on " + m.backend + ", not " + job.backend);
     results.push({ dtype: out.dtype, shape: [...out.shape], data: [...out.data].map(encode), storage: out.data.constructor.name });
     m.dispose();
   } catch (e) {
@@ -67,7 +73,8 @@ interface Job {
   readonly file: string;
   readonly key: string;
   readonly c: Case;
-  readonly precision: (typeof PRECISIONS)[number];
+  readonly backend: (typeof TARGETS)[number]["backend"];
+  readonly precision: (typeof TARGETS)[number]["precision"];
 }
 
 interface Result {
@@ -82,8 +89,8 @@ const jobs: Job[] = [];
 for (const file of PROGRAMS) {
   for (const c of parseCases(readSource(join(DIR, file)))) {
     if (c.out === undefined) continue;
-    for (const precision of PRECISIONS)
-      jobs.push({ file, key: `${file}:${c.fn}:${c.line}`, c, precision });
+    for (const { backend, precision } of TARGETS)
+      jobs.push({ file, key: `${file}:${c.fn}:${c.line}`, c, backend, precision });
   }
 }
 
@@ -110,7 +117,7 @@ describe("test programs through the emitted module", () => {
       }
       modules.set(file, join(out, `${name}.js`));
     }
-    const spec = jobs.map(({ file, c, precision }) => {
+    const spec = jobs.map(({ file, c, backend, precision }) => {
       const dot = c.fn.indexOf(".");
       return {
         module: modules.get(file)!,
@@ -118,6 +125,7 @@ describe("test programs through the emitted module", () => {
         method: safeIdent(dot >= 0 ? c.fn.slice(dot + 1) : c.fn),
         args: encode(c.inputs.map((i) => i.value)),
         seed: c.seed,
+        backend,
         precision,
       };
     });
@@ -134,22 +142,25 @@ describe("test programs through the emitted module", () => {
     expect(results.length).toBe(jobs.length);
   });
 
-  it.each(jobs.map((j, k) => ({ ...j, k, label: `${j.key} ${j.precision}` })))(
-    "$label",
-    ({ key, c, precision, k }) => {
-      const r = results[k]!;
-      expect(r.error).toBeUndefined();
-      const data = (r.data ?? []).map((v) =>
-        v === "nan" ? NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : (v as number),
-      );
-      const t = new Tensor(r.dtype as Tensor["dtype"], r.shape!, Float64Array.from(data));
-      if (t.dtype === "f32")
-        expect(r.storage).toBe(precision === "f64" ? "Float64Array" : "Float32Array");
-      expect([...t.shape]).toEqual(shapeOf(c.out!));
-      const bad = mismatches(t, flat(c.out!), c.tol);
-      const bug = KNOWN_BUGS[key.replace(/:\d+$/, "")];
-      if (bug !== undefined) expect(bad, `known bug fixed? ${bug}`).not.toEqual([]);
-      else expect(bad).toEqual([]);
-    },
-  );
+  it.each(
+    jobs.map((j, k) => ({
+      ...j,
+      k,
+      label: `${j.key} ${j.backend === "cpu" ? j.precision : j.backend}`,
+    })),
+  )("$label", ({ key, c, precision, k }) => {
+    const r = results[k]!;
+    expect(r.error).toBeUndefined();
+    const data = (r.data ?? []).map((v) =>
+      v === "nan" ? NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : (v as number),
+    );
+    const t = new Tensor(r.dtype as Tensor["dtype"], r.shape!, Float64Array.from(data));
+    if (t.dtype === "f32")
+      expect(r.storage).toBe(precision === "f64" ? "Float64Array" : "Float32Array");
+    expect([...t.shape]).toEqual(shapeOf(c.out!));
+    const bad = mismatches(t, flat(c.out!), c.tol);
+    const bug = KNOWN_BUGS[key.replace(/:\d+$/, "")];
+    if (bug !== undefined) expect(bad, `known bug fixed? ${bug}`).not.toEqual([]);
+    else expect(bad).toEqual([]);
+  });
 });

@@ -130,12 +130,16 @@ export async function compileProgram(
   return r as CompileResult & { planned: PlannedProgram };
 }
 
-/** Creates the module of `Model` (or of the top-level functions) for a case's function name. */
+/**
+ * Creates the module of `Model` (or of the top-level functions) for a case's
+ * function name, on the CPU backend or on wasm (f32 only).
+ */
 export async function moduleFor(
   planned: PlannedProgram,
   fn: string,
   precision: Precision,
   seed: number,
+  backend: "cpu" | "wasm" = "cpu",
 ): Promise<{ module: CompiledModule; name: string }> {
   const dot = fn.indexOf(".");
   const unitName = dot >= 0 ? fn.slice(0, dot) : "Functions";
@@ -145,11 +149,14 @@ export async function moduleFor(
   );
   if (!unit)
     throw new Error(`no ${dot >= 0 ? `model ${unitName}` : "top-level functions"} in the program`);
-  const module = await loadInProcess(unit.plan, planned.kernels, {
-    backend: "cpu",
-    precision,
-    seed,
-  });
+  const module = await loadInProcess(
+    unit.plan,
+    planned.kernels,
+    { backend, precision, seed },
+    undefined,
+    undefined,
+    planned.wasmProgram,
+  );
   return { module, name };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Runs every `tests/programs/*.nn` program: each case stated in its header is
  * compiled through the whole pipeline, run in process on the CPU backend in
- * both precisions, and compared with the expected values (or checked with a
+ * both precisions and on the wasm backend, and compared with the expected values (or checked with a
  * named property). Then a coverage test: the programs together use every IR
  * op, unary, binary and reduce function, and every builtin.
  */
@@ -36,7 +36,12 @@ const DIR = "tests/programs";
 const PROGRAMS = readdirSync(DIR)
   .filter((f) => f.endsWith(".nn"))
   .sort();
-const PRECISIONS: readonly Precision[] = ["f32", "f64"];
+/** Where each case runs: the CPU backend in both precisions, and wasm (f32). */
+const TARGETS: readonly { backend: "cpu" | "wasm"; precision: Precision }[] = [
+  { backend: "cpu", precision: "f32" },
+  { backend: "cpu", precision: "f64" },
+  { backend: "wasm", precision: "f32" },
+];
 
 type Compiled = Awaited<ReturnType<typeof compileProgram>>;
 const compiled = new Map<string, Promise<Compiled>>();
@@ -66,15 +71,17 @@ describe.each(PROGRAMS)("%s", (file) => {
 
   it.each(
     cases.flatMap((c) =>
-      PRECISIONS.map((precision) => ({
+      TARGETS.map(({ backend, precision }) => ({
         c,
+        backend,
         precision,
-        label: `${c.fn} (line ${c.line}) ${precision}`,
+        label: `${c.fn} (line ${c.line}) ${backend === "cpu" ? precision : backend}`,
       })),
     ),
-  )("$label", async ({ c, precision }) => {
+  )("$label", async ({ c, backend, precision }) => {
     const { planned } = await compiledProgram(file);
-    const { module, name } = await moduleFor(planned, c.fn, precision, c.seed);
+    const { module, name } = await moduleFor(planned, c.fn, precision, c.seed, backend);
+    expect(module.backend).toBe(backend);
     try {
       const args = c.inputs.map((i) => i.value);
       const plan = module.plan.functions[name];
@@ -102,7 +109,7 @@ describe.each(PROGRAMS)("%s", (file) => {
           precision,
           tol: c.tol,
           seed: c.seed,
-          create: async (seed) => (await moduleFor(planned, c.fn, precision, seed)).module,
+          create: async (seed) => (await moduleFor(planned, c.fn, precision, seed, backend)).module,
         });
       }
     } finally {

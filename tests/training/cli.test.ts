@@ -152,7 +152,15 @@ describe("nnc train: other user errors", () => {
   it("an unknown backend", async () => {
     const r = await nnc(["train", join(dir, "good.nn"), "--backend", "tpu", ...out()]);
     expectUserError(r);
-    expect(r.err).toContain('unknown backend "tpu"');
+    expect(r.err).toContain('unknown backend "tpu"; use cpu, wasm, webgpu, webgl2, auto');
+  });
+
+  it("--backend wasm trains on the WebAssembly kernels", async () => {
+    const r = await nnc(["train", join(dir, "good.nn"), "--backend", "wasm", ...out()]);
+    expect(r.status, r.err).toBe(0);
+    expect(r.err).toContain(
+      "nnc train: Regressor.fit with sgd(lr = 0.1), 5 steps on wasm (WebAssembly SIMD)",
+    );
   });
 
   it("a missing program file", async () => {

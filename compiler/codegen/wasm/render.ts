@@ -272,6 +272,18 @@ function gemmFunction(dtype: "f32" | "i32", fma = false): WasmFunction {
   const b1 = f.local("v128");
   const av = f.local("v128");
   f.get(np).i32(4).op("i32.mul").set(ldc);
+  // an empty inner dimension: the product is zero (no k block below writes it)
+  f.get(kk).i32(0).op("i32.le_s").if();
+  f.get(cp).set(pc);
+  f.get(cp).get(mp).get(ldc).op("i32.mul").op("i32.add").set(mEnd);
+  f.block().loop();
+  f.get(pc).get(mEnd).op("i32.ge_u").brIf(1);
+  f.get(pc).v128i32([0, 0, 0, 0]).mem("v128.store");
+  f.get(pc).i32(16).op("i32.add").set(pc);
+  f.br(0);
+  f.op("end").op("end");
+  f.op("return");
+  f.op("end");
   const forUp = (v: number, end: () => void, step: number, body: () => void): void => {
     f.block().loop();
     f.get(v);
