@@ -171,8 +171,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     )
     .option(
       "--backend <name>",
-      "cpu (default: the TypeScript reference), wasm, webgpu, webgl2 or auto",
-      "cpu",
+      "auto (default: a hardware GPU, else WebAssembly SIMD), wasm, cpu (the TypeScript reference), webgpu or webgl2",
+      "auto",
     )
     .option("--precision <p>", "f32 (default) or f64 storage on the CPU", "f32")
     .option(

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync, renameSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import type { BackendName } from "../../runtime/backends/index.js";
+import { onHost, type BackendName } from "../../runtime/backends/index.js";
 import type { Precision } from "../../runtime/backends/cpu.js";
 import { Tensor } from "../../runtime/tensor.js";
 import { DataError, Dataset, samplePoints, type DataSpec } from "../../runtime/train/data.js";
@@ -327,7 +327,7 @@ export async function trainCommand(
     unit.plan,
     result.planned.kernels,
     {
-      backend: options.backend ?? "cpu",
+      backend: options.backend ?? "auto",
       seed,
       precision: options.precision ?? "f32",
     },
@@ -410,7 +410,7 @@ export async function trainCommand(
       logEvery:
         options.logEvery ??
         cfg.logEvery ??
-        (module.backend === "cpu" ? 1 : Math.max(1, Math.round((steps - startStep) / 200))),
+        (onHost(module.backend) ? 1 : Math.max(1, Math.round((steps - startStep) / 200))),
       onProgress: (info) => progress.update(info.step, info.loss, during[during.length - 1]),
       ...(cfg.evalEvery !== null && evals.length > 0
         ? {

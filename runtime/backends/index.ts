@@ -42,6 +42,11 @@ export type ConcreteBackendName = Exclude<BackendName, "auto">;
 /** Every name {@link createBackend} accepts. */
 export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm", "webgpu", "webgl2", "auto"];
 
+/** Whether a backend computes in this process's memory (reading results back costs nothing). */
+export function onHost(name: string | undefined): boolean {
+  return name === "cpu" || name === "wasm";
+}
+
 /** Kernels of a compiled module, per backend. */
 export interface ModuleKernels {
   readonly cpu: Readonly<Record<string, CpuKernel>>;

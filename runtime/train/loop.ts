@@ -5,6 +5,7 @@
  * records every loss, keeps the best state seen, stops cleanly on a
  * non-finite loss, and reports progress.
  */
+import { onHost } from "../backends/index.js";
 import { NncError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { formatNumber } from "./format.js";
@@ -164,8 +165,8 @@ export async function runTraining(
   let snapshot: { state: Record<string, Tensor>; loss: number; step: number } | null = keepBest
     ? { state: await module.state(), loss: Infinity, step: startStep }
     : null;
-  // reading the loss is free on the CPU; on a GPU it costs a round trip, so only some steps do
-  const readAlways = module.backend === undefined || module.backend === "cpu";
+  // reading the loss is free on the CPU backends (cpu, wasm); on a GPU it costs a round trip, so only some steps do
+  const readAlways = module.backend === undefined || onHost(module.backend);
   // a function, so the check after an await is not narrowed away
   const aborted = (): boolean => options.signal?.aborted === true;
   let lastSnapshot = -Infinity;
