@@ -15,10 +15,15 @@ import { BackendUnavailableError, tensor, type BackendName, type TensorSig } fro
 import { checkSpec, Dataset, gridPoints, type DataSpec } from "nnc/runtime/train";
 import { drawLosses, drawSolution, type LossPoint } from "./plot";
 
-/** The backends offered, best first (the order `"auto"` tries them in). */
+/**
+ * The backends offered. `"auto"` takes WebGPU and WebGL2 first when they run on a GPU, then
+ * WebAssembly, then either of them on a software renderer, then the CPU (the TypeScript
+ * reference); the page starts on what `"auto"` picks.
+ */
 const BACKENDS = [
   { name: "webgpu", label: "WebGPU" },
   { name: "webgl2", label: "WebGL2" },
+  { name: "wasm", label: "WebAssembly" },
   { name: "cpu", label: "CPU" },
 ] as const;
 type Choice = (typeof BACKENDS)[number]["name"];
@@ -165,6 +170,18 @@ async function probe(): Promise<void> {
       availability.set(name, e instanceof BackendUnavailableError ? e.message : errorText(e));
     }
     renderBackends(null);
+  }
+}
+
+/** The backend `"auto"` picks here, when it is one the page offers. */
+async function autoChoice(): Promise<Choice | undefined> {
+  try {
+    const m = await Program.create({ backend: "auto", seed: Program.training.seed });
+    const name = m.backend;
+    m.dispose();
+    return BACKENDS.find((b) => b.name === name)?.name;
+  } catch {
+    return BACKENDS.find(({ name }) => availability.get(name) === null)?.name;
   }
 }
 
@@ -503,5 +520,5 @@ draw(null);
 await probe();
 probed = true;
 const params = new URLSearchParams(location.search);
-const first = BACKENDS.find(({ name }) => availability.get(name) === null)?.name;
+const first = await autoChoice();
 if (params.get("autostart") !== "0" && first !== undefined) void start(first);

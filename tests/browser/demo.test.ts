@@ -2,7 +2,7 @@
  * The demo page (examples/web/, what `npm run demo` serves) in Debian's
  * headless Chromium: Vite's dev server with the demo's own config (so the
  * nnc plugin compiles examples/poisson1d.nn as the page loads), and the
- * page's test hook `window.nncDemo`. On each backend (cpu, webgpu, webgl2)
+ * page's test hook `window.nncDemo`. On each backend (cpu, wasm, webgpu, webgl2)
  * it trains from the same seed for a few hundred steps on the CPU and 100 on
  * the GPUs (SwiftShader, a software GPU here, runs 3 to 4 steps/s), and the
  * test checks that the loss fell, the prediction moved towards the exact
@@ -28,7 +28,7 @@ const FIGURE = resolve("docs/figures/demo.png");
 const MAKE_FIGURE = process.env["NNC_DEMO_FIGURE"] === "1";
 
 /** Steps per backend: enough for the loss to fall a hundredfold (48 to about 0.25 by step 100). */
-const STEPS = { cpu: 300, webgpu: 100, webgl2: 100 } as const;
+const STEPS = { cpu: 300, wasm: 300, webgpu: 100, webgl2: 100 } as const;
 type Backend = keyof typeof STEPS;
 
 /** What the page's hook reports (examples/web/main.ts, `DemoHook`). */
@@ -240,7 +240,7 @@ describeBrowser("the demo page (examples/web) in headless Chromium", () => {
 
   it("finds every backend available here (in this Chromium: WebGPU and WebGL2 on SwiftShader)", async () => {
     const s = await state(page!);
-    expect(s.backends).toEqual({ webgpu: null, webgl2: null, cpu: null });
+    expect(s.backends).toEqual({ webgpu: null, webgl2: null, wasm: null, cpu: null });
     expect(s.message).toBeNull();
   });
 
