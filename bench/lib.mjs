@@ -1,11 +1,16 @@
 // Shared by the benchmark runners: the workloads' data and initial weights (the same for every
-// peer), WebGPU on Dawn in Node, timing, and float64 references for the gradient checks.
+// peer), WebGPU on Dawn in Node, timing, float64 references for the gradient checks, and what a
+// runner reports to bench/run.mjs.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const MLP_SIZES = [64, 256, 256, 10];
 export const MLP_BATCH = 1024;
 export const PINN_SIZES = [1, 64, 64, 64, 1];
 export const PINN_POINTS = 1024;
-export const MATMUL_N = 1024;
+/** The matrix products, n × n × n each; rows `matmul<n>`. */
+export const MATMUL_SIZES = [512, 1024];
 export const LR = 0.01;
 
 /** Small instances for the gradient checks (same networks, fewer rows). */
@@ -65,12 +70,15 @@ export function matmulData(n, seed) {
   };
 }
 
-/** Largest relative error of the product `c` of `matmulData`'s `a @ b` at three entries, against float64. */
+/**
+ * Largest relative error of the product `c` of `matmulData`'s `a @ b` at three entries, against
+ * float64 (bench/peer-numpy.py picks the same entries).
+ */
 export function matmulError(a, b, c, n) {
   let err = 0;
   for (const [i, j] of [
     [0, 0],
-    [17, 901],
+    [17, Math.floor(n * 0.88)],
     [n - 1, n - 1],
   ]) {
     let s = 0;
@@ -86,8 +94,8 @@ const keep = []; // create()'s result and the adapters must stay reachable (PLAT
 
 /**
  * Sets up WebGPU for one side of the comparison (`who`: "nnc", "tfjs", ...):
- * records the adapter in `result`, logs it, and records a skip when there is
- * none. Returns the adapter's description, or null.
+ * records the adapter in `result`, logs it, and records why the column is
+ * unavailable when there is none. Returns the adapter's description, or null.
  */
 export async function openWebGpu(who, result) {
   result.adapter = await setupWebGpu();
@@ -95,7 +103,7 @@ export async function openWebGpu(who, result) {
     `${who}: Vulkan adapter ${result.adapter}${isLavapipe(result.adapter) ? "" : " (not lavapipe)"}`,
   );
   if (result.adapter === null)
-    result.skipped.push("no WebGPU adapter (set VK_ICD_FILENAMES to lavapipe's ICD)");
+    result.unavailable = `no WebGPU adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? "unset"}; bench/run.mjs points it at lavapipe's ICD when installed: \`bash scripts/install-gpu-hosts.sh\`)`;
   return result.adapter;
 }
 
@@ -128,10 +136,27 @@ export const median = (xs) => {
 };
 
 /**
- * Median time of `fn` (async; it must wait for its result) after `warmup` runs: at least
- * `minReps` runs, more while under `budgetMs`, at most `maxReps`.
+ * How many runs each measurement takes, set by bench/run.mjs for every runner through the
+ * environment variable NNC_BENCH_TIMING (JSON): a run of several rounds takes fewer runs per round,
+ * `--quick` very few. Alone, a runner takes these defaults.
  */
-export async function timeIt(fn, { warmup = 2, minReps = 5, maxReps = 20, budgetMs = 5000 } = {}) {
+export const TIMING = {
+  warmup: 2,
+  minReps: 5,
+  maxReps: 20,
+  budgetMs: 5000,
+  ...JSON.parse(process.env.NNC_BENCH_TIMING || "{}"),
+};
+
+/**
+ * Median time of `fn` (async; it must wait for its result) after the warm-up runs: at least
+ * `TIMING.minReps` runs, more while under `TIMING.budgetMs`, at most `TIMING.maxReps`. A caller
+ * may ask for more warm-up runs (`{ warmup }`), never for fewer timed ones: the repetitions are
+ * the harness's. Returns the median and every time, which bench/run.mjs pools over the rounds.
+ */
+export async function timeIt(fn, opts = {}) {
+  const { minReps, maxReps, budgetMs } = TIMING;
+  const warmup = Math.max(TIMING.warmup, opts.warmup ?? 0);
   for (let k = 0; k < warmup; k++) await fn();
   const times = [];
   const start = performance.now();
@@ -143,7 +168,7 @@ export async function timeIt(fn, { warmup = 2, minReps = 5, maxReps = 20, budget
     await fn();
     times.push(performance.now() - t0);
   }
-  return { ms: median(times), reps: times.length };
+  return { ms: median(times), reps: times.length, times };
 }
 
 // ------------------------------------------------------------------ float64 references
@@ -280,9 +305,124 @@ export function gradCheck(loss64, params, grads) {
 export const describeCheck = (what, c) =>
   `${what} gradient check: ${c.ok ? "passed" : "FAILED"} (relative error ${c.rel.toExponential(2)} over the picked entries; worst ${c.worst})`;
 
-/** What a runner prints last: one line `RESULT <json>` that bench/run.mjs reads. */
+// ------------------------------------------------------------------ what a runner reports
+
+/**
+ * Prints `RESULT <json>`: the runner's result so far, with the process's peak memory. Runners call
+ * it after every workload; bench/run.mjs reads the last such line, so a runner killed by its
+ * timeout still reports what it finished.
+ */
 export function report(result) {
+  result.maxRssKiB = process.resourceUsage().maxRSS; // KiB
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Workloads this process leaves out (NNC_BENCH_SKIP, comma-separated keys): bench/run.mjs does not
+ * repeat in later rounds a measurement whose single step took so long that it was timed once.
+ */
+const SKIP = new Set((process.env.NNC_BENCH_SKIP || "").split(",").filter(Boolean));
+
+/** The one-line reason of an error, for a table cell. */
+export const why = (e) =>
+  `${e?.name && e.name !== "Error" ? `${e.name}: ` : ""}${String(e?.message ?? e).split("\n")[0]}`;
+
+/**
+ * Runs one workload of a runner: `fn` returns its row (`{ work, ms, check, ... }`), or null when it
+ * has nothing to report (the runner already recorded why). A workload that throws becomes a row
+ * that says so (`ms: null`, `note: "fails: ..."`), never a missing one. The row's `times` (every
+ * timed run) are added from the runner's `timeIt` calls when the row has none. Reports after each.
+ */
+export async function runWork(result, who, work, fn) {
+  if (SKIP.has(work)) return;
+  const timed = [];
+  const timeItHere = async (f, o) => {
+    const t = await timeIt(f, o);
+    timed.push(t);
+    return t;
+  };
+  const t0 = performance.now();
+  try {
+    const row = await fn(timeItHere);
+    if (row) {
+      if (!row.times) {
+        const t = timed.find((x) => x.ms === row.ms);
+        if (t) row.times = t.times;
+      }
+      // the time outside the timed runs: building, jit compiling, checks, warm-up
+      const timedMs = (row.times ?? []).reduce((a, b) => a + b, 0);
+      row.untimedS = (performance.now() - t0 - timedMs) / 1000;
+      result.rows.push({ work, ...row });
+    }
+  } catch (e) {
+    log(`${who}: ${work} fails: ${e?.stack ?? e}`);
+    result.rows.push({ work, ms: null, note: `fails: ${why(e)}` });
+  }
+  report(result);
+}
+
+// ------------------------------------------------------------------ workloads of other files
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** The installed version of one of the peers' packages (bench/node_modules), or "?". */
+export function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(HERE, "node_modules", name, "package.json"), "utf8"))
+      .version;
+  } catch {
+    return "?";
+  }
+}
+
+/** The workloads in bench/workloads/*.mjs (the transformer and CNN steps), by key. */
+export const EXTRA_WORKLOADS = ["transformer", "cnn"];
+
+/**
+ * Loads bench/workloads/<key>.mjs; null when the file does not exist (the row then says "workload
+ * not built"). Such a file exports `WORK` ({ key, label, note }: the row's label and footnote) and
+ * one function per side, each returning the row `{ work, ms, check: { ok, rel } }` (ms: the median
+ * step time; `times` and `note` optional) or throwing (the cell then says why):
+ * `nnc({ backend, build, create, timeIt, log })` (bench/nnc.mjs's `build` and `create`; null when
+ * `create` found the backend unavailable), `tfjs(tf, { backend, timeIt, log })` (tf initialized on
+ * "cpu", "wasm" or "webgpu") and `jax(jax, { device, timeIt, log })` (device "wasm" or "webgpu").
+ */
+export async function loadWorkload(key) {
+  const file = join(HERE, "workloads", `${key}.mjs`);
+  if (!existsSync(file)) return null;
+  return import(pathToFileURL(file).href);
+}
+
+/**
+ * Runs the extra workloads on one side: `call(mod)` calls the side's export (`mod.nnc(...)`,
+ * `mod.tfjs(tf, ...)`, `mod.jax(jax, ...)`) with the `timeIt` it is given; a missing file gives no
+ * row (run.mjs reports it), a missing export a row that says so.
+ */
+export async function runExtraWorkloads(result, who, side, call) {
+  for (const key of EXTRA_WORKLOADS) {
+    if (SKIP.has(key)) continue;
+    let mod;
+    try {
+      mod = await loadWorkload(key);
+    } catch (e) {
+      log(`${who}: bench/workloads/${key}.mjs does not load: ${e?.stack ?? e}`);
+      result.rows.push({ work: key, ms: null, note: `fails: workload does not load: ${why(e)}` });
+      report(result);
+      continue;
+    }
+    if (mod === null) continue;
+    await runWork(result, who, key, async (timeItHere) => {
+      if (typeof mod[side] !== "function") return { ms: null, note: `no ${side} version` };
+      const row = await call(mod, timeItHere);
+      if (row == null) return null;
+      const { work: _, ...rest } = row;
+      if (rest.ms != null)
+        log(
+          `${who}: ${key} ${rest.ms.toFixed(1)} ms${rest.check ? ` (check ${rest.check.ok ? "passed" : "FAILED"}, ${rest.check.rel?.toExponential?.(1)})` : ""}`,
+        );
+      return rest;
+    });
+  }
 }
 
 export const log = (...a) => console.error(...a);
