@@ -92,8 +92,19 @@ export function dimExpr(d: Dim, symbols: readonly string[]): KExpr {
   return acc;
 }
 
+/** Keys of compound expressions already seen (expressions are never mutated). */
+const keys = new WeakMap<KExpr, string>();
+
 /** A canonical key of an expression (for memoizing values by index). */
 export function exprKey(e: KExpr): string {
+  if (e.k === "lit" || e.k === "var" || e.k === "sym" || e.k === "ref" || e.k === "acc")
+    return computeKey(e);
+  let key = keys.get(e);
+  if (key === undefined) keys.set(e, (key = computeKey(e)));
+  return key;
+}
+
+function computeKey(e: KExpr): string {
   switch (e.k) {
     case "lit":
       return `${e.dtype}:${Object.is(e.value, -0) ? "-0" : String(e.value)}`;

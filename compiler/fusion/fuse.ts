@@ -122,106 +122,143 @@ interface Grouping {
   readonly coreOf: ReadonlyMap<number, Node>;
 }
 
-function group(
-  nodes: readonly Node[],
-  roots: readonly Node[],
-  forced: ReadonlySet<number>,
-): Grouping {
-  const users = new Map<number, Node[]>();
-  for (const n of nodes)
-    for (const i of new Set(n.inputs)) {
-      const list = users.get(i.id);
-      if (list) list.push(n);
-      else users.set(i.id, [n]);
-    }
-  const rootSet = new Set(roots.map((r) => peel(r).id));
-  const materialized = new Set<number>();
-  const coreOf = new Map<number, Node>();
-  /** Kernels (materialized node ids) a node is inlined into. */
-  const kroots = new Map<number, Set<number>>();
-  /** Whether a node's value reaches a matmul operand through movement only. */
-  const feedsMatmul = new Set<number>();
-  /** For an inlined node: every use is elementwise at the same flat index, up to its kernel's node. */
-  const ident = new Set<number>();
-  const cheap = new Set<number>();
-  const coreIds = new Set(nodes.filter((n) => CORE_OPS.has(n.op)).map((n) => n.id));
+/**
+ * The grouping of one function's nodes (which are materialized, which cores
+ * are absorbed), kept up to date as splits force nodes to be materialized.
+ *
+ * Nodes are decided from the last to the first (topological order), each from
+ * its users' decisions and from whether it is forced. So forcing the node at
+ * position `p` changes no decision after `p`: {@link force} undoes and redoes
+ * only positions `p` down to 0, giving what grouping from scratch gives.
+ */
+class Grouper implements Grouping {
+  readonly materialized = new Set<number>();
+  readonly coreOf = new Map<number, Node>();
+  readonly forced = new Set<number>();
+  private readonly positionOf = new Map<number, number>();
+  /** Positions of each node's users, each once, in node order. */
+  private readonly users: number[][];
+  private readonly cheap: Uint8Array;
+  private readonly rootSet: ReadonlySet<number>;
+  private readonly coreIds: ReadonlySet<number>;
+  // per position: kernels (materialized node ids) the node is inlined into;
+  // whether its value reaches a matmul operand through movement only; whether
+  // every use is elementwise at the same flat index up to its kernel's node;
+  // the target whose kernel absorbed it (a core)
+  private readonly kroots: (Set<number> | undefined)[];
+  private readonly feedsMatmul: Uint8Array;
+  private readonly ident: Uint8Array;
+  private readonly absorbedInto: (number | undefined)[];
 
-  for (const n of nodes) {
-    // cheapness only looks at inputs (topological order)
-    if (
-      n.op === "iota" ||
-      n.op === "dim" ||
-      n.op === "random" ||
-      (n.op === "constant" && !isBufferBacked(n)) ||
-      isBufferBacked(n) ||
-      (MOVEMENT.has(n.op) && n.op !== "gather") ||
-      (n.op === "gather" && cheap.has(n.inputs[1]!.id)) ||
-      ((n.op === "cast" ||
-        n.op === "select" ||
-        ((n.op === "unary" || n.op === "binary") && CHEAP_FNS.has(n.fn))) &&
-        n.inputs.every((i) => cheap.has(i.id)))
-    )
-      cheap.add(n.id);
-  }
-
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const n = nodes[k]!;
-    if (isBufferBacked(n)) continue;
-    const us = users.get(n.id) ?? [];
-    const targets = new Set<number>();
-    let viaMatmul = false;
-    let identical = true;
-    for (const u of us) {
-      if (materialized.has(u.id)) targets.add(u.id);
-      else for (const t of kroots.get(u.id) ?? []) targets.add(t);
-      if (u.op === "matmul" || (feedsMatmul.has(u.id) && !materialized.has(u.id))) viaMatmul = true;
-      const sameIndex = ELEMENTWISE.has(u.op) || ALIAS_OPS.has(u.op);
-      if (!sameIndex || !(materialized.has(u.id) || ident.has(u.id))) identical = false;
-    }
-    if (rootSet.has(n.id) && !ALIAS_OPS.has(n.op)) {
-      materialized.add(n.id);
-      continue;
-    }
-    if (ALIAS_OPS.has(n.op)) {
-      // aliases are never materialized themselves; their input is, when they are
-      kroots.set(n.id, targets);
-      if (viaMatmul) feedsMatmul.add(n.id);
-      if (identical) ident.add(n.id);
-      continue;
-    }
-    if (forced.has(n.id)) {
-      materialized.add(n.id);
-      continue;
-    }
-    if (CORE_OPS.has(n.op)) {
-      const [t] = targets;
+  constructor(
+    private readonly nodes: readonly Node[],
+    roots: readonly Node[],
+  ) {
+    const count = nodes.length;
+    nodes.forEach((n, k) => this.positionOf.set(n.id, k));
+    this.users = nodes.map(() => []);
+    nodes.forEach((n, k) => {
+      for (const i of new Set(n.inputs)) this.users[this.positionOf.get(i.id)!]!.push(k);
+    });
+    this.rootSet = new Set(roots.map((r) => peel(r).id));
+    this.coreIds = new Set(nodes.filter((n) => CORE_OPS.has(n.op)).map((n) => n.id));
+    this.cheap = new Uint8Array(count);
+    nodes.forEach((n, k) => {
+      // cheapness only looks at inputs (topological order)
       if (
-        targets.size === 1 &&
-        t !== undefined &&
-        identical &&
-        !coreOf.has(t) &&
-        !viaMatmul &&
-        !coreIds.has(t)
-      ) {
-        coreOf.set(t, n);
-        kroots.set(n.id, targets);
-      } else materialized.add(n.id);
-      continue;
-    }
-    const movementOrCheap = cheap.has(n.id) || MOVEMENT.has(n.op);
-    if (viaMatmul && !MOVEMENT.has(n.op) && !(cheap.has(n.id) && n.op !== "random")) {
-      materialized.add(n.id);
-      continue;
-    }
-    if (targets.size <= 1 || movementOrCheap) {
-      kroots.set(n.id, targets);
-      if (viaMatmul) feedsMatmul.add(n.id);
-      if (identical) ident.add(n.id);
-      continue;
-    }
-    materialized.add(n.id);
+        n.op === "iota" ||
+        n.op === "dim" ||
+        n.op === "random" ||
+        (n.op === "constant" && !isBufferBacked(n)) ||
+        isBufferBacked(n) ||
+        (MOVEMENT.has(n.op) && n.op !== "gather") ||
+        (n.op === "gather" && this.isCheap(n.inputs[1]!)) ||
+        ((n.op === "cast" ||
+          n.op === "select" ||
+          ((n.op === "unary" || n.op === "binary") && CHEAP_FNS.has(n.fn))) &&
+          n.inputs.every((i) => this.isCheap(i)))
+      )
+        this.cheap[k] = 1;
+    });
+    this.kroots = new Array<Set<number> | undefined>(count);
+    this.feedsMatmul = new Uint8Array(count);
+    this.ident = new Uint8Array(count);
+    this.absorbedInto = new Array<number | undefined>(count);
+    this.decide(count - 1);
   }
-  return { materialized, coreOf };
+
+  private isCheap(n: Node): boolean {
+    return this.cheap[this.positionOf.get(n.id)!] === 1;
+  }
+
+  /** Materializes node `id` and regroups. */
+  force(id: number): void {
+    this.forced.add(id);
+    const from = this.positionOf.get(id)!;
+    for (let k = from; k >= 0; k--) {
+      const n = this.nodes[k]!;
+      this.materialized.delete(n.id);
+      const t = this.absorbedInto[k];
+      if (t !== undefined) this.coreOf.delete(t);
+      this.absorbedInto[k] = undefined;
+      this.kroots[k] = undefined;
+      this.feedsMatmul[k] = 0;
+      this.ident[k] = 0;
+    }
+    this.decide(from);
+  }
+
+  /** Decides positions `from` down to 0. */
+  private decide(from: number): void {
+    const { nodes, materialized } = this;
+    for (let k = from; k >= 0; k--) {
+      const n = nodes[k]!;
+      if (isBufferBacked(n)) continue;
+      const targets = new Set<number>();
+      let viaMatmul = false;
+      let identical = true;
+      for (const p of this.users[k]!) {
+        const u = nodes[p]!;
+        const uMaterialized = materialized.has(u.id);
+        if (uMaterialized) targets.add(u.id);
+        else for (const t of this.kroots[p] ?? []) targets.add(t);
+        if (u.op === "matmul" || (this.feedsMatmul[p] === 1 && !uMaterialized)) viaMatmul = true;
+        const sameIndex = ELEMENTWISE.has(u.op) || ALIAS_OPS.has(u.op);
+        if (!sameIndex || !(uMaterialized || this.ident[p] === 1)) identical = false;
+      }
+      let inline: boolean;
+      if (this.rootSet.has(n.id) && !ALIAS_OPS.has(n.op)) inline = false;
+      // aliases are never materialized themselves; their input is, when they are
+      else if (ALIAS_OPS.has(n.op)) inline = true;
+      else if (this.forced.has(n.id)) inline = false;
+      else if (CORE_OPS.has(n.op)) {
+        const [t] = targets;
+        if (
+          targets.size === 1 &&
+          t !== undefined &&
+          identical &&
+          !this.coreOf.has(t) &&
+          !viaMatmul &&
+          !this.coreIds.has(t)
+        ) {
+          this.coreOf.set(t, n);
+          this.absorbedInto[k] = t;
+          this.kroots[k] = targets;
+          continue;
+        }
+        inline = false;
+      } else {
+        const cheap = this.cheap[k] === 1;
+        if (viaMatmul && !MOVEMENT.has(n.op) && !(cheap && n.op !== "random")) inline = false;
+        else inline = targets.size <= 1 || cheap || MOVEMENT.has(n.op);
+      }
+      if (inline) {
+        this.kroots[k] = targets;
+        if (viaMatmul) this.feedsMatmul[k] = 1;
+        if (identical) this.ident[k] = 1;
+      } else materialized.add(n.id);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- kernel builder
@@ -566,36 +603,22 @@ export interface Built {
 export function fuseFunction(fn: IrFunction, ctx: FuseContext): FusedFunction {
   const roots = functionRoots(fn);
   const nodes = reachable(roots);
-  const forced = new Set<number>();
-  for (;;) {
-    const attempt = tryFuse(fn, nodes, roots, forced, ctx);
-    if (attempt.kind === "ok") return attempt.result;
-    invariant(!forced.has(attempt.split), "fusion: buffer limit split made no progress");
-    forced.add(attempt.split);
-  }
-}
-
-function tryFuse(
-  fn: IrFunction,
-  nodes: readonly Node[],
-  roots: readonly Node[],
-  forced: ReadonlySet<number>,
-  ctx: FuseContext,
-): { kind: "ok"; result: FusedFunction } | { kind: "split"; split: number } {
-  const grouping = group(nodes, roots, forced);
-  const sizeOf = (n: Node): SizeExpr => ctx.sizeExpr(Dims.product(n.shape));
-
-  // logical buffers: inputs, params, constants, then one per materialized node
+  const grouper = new Grouper(nodes, roots);
+  const keyOf = (n: Node): string => (n.op === "param" ? `p:${n.path}` : `n${n.id}`);
+  const sizes = new Map<number, SizeExpr>();
+  const sizeOf = (n: Node): SizeExpr => {
+    let s = sizes.get(n.id);
+    if (s === undefined) sizes.set(n.id, (s = ctx.sizeExpr(Dims.product(n.shape))));
+    return s;
+  };
+  // logical buffers: inputs, params, constants (the same in every attempt), then one per materialized node
   const buffers: BufferSpec[] = [];
   const valueBuffer = new Map<string, number>();
-  const add = (key: string, n: Node, source: BufferSpec["source"]): number => {
-    const index = buffers.length;
+  const add = (key: string, n: Node, source: BufferSpec["source"]): void => {
+    valueBuffer.set(key, buffers.length);
     buffers.push({ dtype: n.dtype, size: sizeOf(n), source });
-    valueBuffer.set(key, index);
-    return index;
   };
   for (const inp of fn.inputs) add(`n${inp.id}`, inp, { kind: "input", index: inp.index });
-  const keyOf = (n: Node): string => (n.op === "param" ? `p:${n.path}` : `n${n.id}`);
   for (const n of nodes) {
     if (n.op === "param" && !valueBuffer.has(keyOf(n))) {
       invariant(ctx.params.has(n.path), `${fn.name}: unknown parameter ${n.path}`);
@@ -606,6 +629,42 @@ function tryFuse(
       invariant(valueBuffer.has(keyOf(n)), `${fn.name}: input ${n.name} is not declared`);
     }
   }
+  for (;;) {
+    const attempt = tryFuse(fn, nodes, grouper, ctx, {
+      buffers: [...buffers],
+      valueBuffer: new Map(valueBuffer),
+      keyOf,
+      sizeOf,
+    });
+    if (attempt.kind === "ok") return attempt.result;
+    invariant(!grouper.forced.has(attempt.split), "fusion: buffer limit split made no progress");
+    grouper.force(attempt.split);
+  }
+}
+
+/** The buffers every attempt starts from, and how nodes map to them. */
+interface BufferTable {
+  readonly buffers: BufferSpec[];
+  readonly valueBuffer: Map<string, number>;
+  readonly keyOf: (n: Node) => string;
+  readonly sizeOf: (n: Node) => SizeExpr;
+}
+
+function tryFuse(
+  fn: IrFunction,
+  nodes: readonly Node[],
+  grouping: Grouper,
+  ctx: FuseContext,
+  table: BufferTable,
+): { kind: "ok"; result: FusedFunction } | { kind: "split"; split: number } {
+  const { buffers, valueBuffer, keyOf, sizeOf } = table;
+  const forced = grouping.forced;
+  const add = (key: string, n: Node, source: BufferSpec["source"]): number => {
+    const index = buffers.length;
+    buffers.push({ dtype: n.dtype, size: sizeOf(n), source });
+    valueBuffer.set(key, index);
+    return index;
+  };
   const bufferOf = (n: Node): number => {
     const p = peel(n);
     const b = valueBuffer.get(keyOf(p));
@@ -613,24 +672,40 @@ function tryFuse(
     return b;
   };
 
-  const built: Built[] = [];
+  // Every kernel is checked against the buffer limit before any is built: a
+  // split restarts fusion, and building kernels only to throw them away made
+  // fusion of a large function (a transformer's training step) slow. The
+  // count here is of every buffer the kernel's inlined region could read, a
+  // superset of what it does read, so a kernel within it is within the limit;
+  // one over it is built to know for sure. Splits are therefore the ones that
+  // building every kernel in order finds.
+  const limit = ctx.limits.maxStorageBuffersPerShaderStage;
   for (const n of nodes) {
     if (!grouping.materialized.has(n.id)) continue;
     add(keyOf(n), n, { kind: "temp" });
+    if (readBound(n, grouping, bufferOf, limit) + 1 <= limit) continue;
     const core = CORE_OPS.has(n.op) ? n : (grouping.coreOf.get(n.id) ?? null);
     const kb = new KernelBuilder(fn, grouping, bufferOf, n, core);
-    const b = buildKernel(kb, n, core, (i) => buffers[i]!.dtype, ctx.sizeExpr, bufferOf(n));
-    const bindings = kb.reads.length + 1;
-    if (bindings > ctx.limits.maxStorageBuffersPerShaderStage) {
+    buildKernel(kb, n, core, (i) => buffers[i]!.dtype, ctx.sizeExpr, bufferOf(n));
+    if (kb.reads.length + 1 > limit) {
       const split = pickSplit(n, grouping, forced);
       if (split !== undefined) return { kind: "split", split };
       throw new InternalCompilerError(
-        `${fn.name}: a kernel needs ${bindings} storage buffers, more than the device limit of ${ctx.limits.maxStorageBuffersPerShaderStage}, and cannot be split`,
+        `${fn.name}: a kernel needs ${kb.reads.length + 1} storage buffers, more than the device limit of ${limit}, and cannot be split`,
       );
     }
+  }
+
+  const built: Built[] = [];
+  for (const n of nodes) {
+    if (!grouping.materialized.has(n.id)) continue;
+    const core = CORE_OPS.has(n.op) ? n : (grouping.coreOf.get(n.id) ?? null);
+    const kb = new KernelBuilder(fn, grouping, bufferOf, n, core);
+    const b = buildKernel(kb, n, core, (i) => buffers[i]!.dtype, ctx.sizeExpr, bufferOf(n));
+    invariant(kb.reads.length + 1 <= limit, `${fn.name}: kernel of %${n.id} over the buffer limit`);
     built.push(b);
   }
-  const merged = mergeKernels(built, ctx.limits.maxStorageBuffersPerShaderStage);
+  const merged = mergeKernels(built, limit);
 
   // liveness: the last launch reading each logical buffer; outputs and updates live to the end
   const lastRead = new Map<number, number>();
@@ -687,6 +762,30 @@ function tryFuse(
       updates: (fn.updates ?? []).map((u) => ({ path: u.path, buffer: phys(u.node) })),
     },
   };
+}
+
+/**
+ * The number of distinct buffers the kernel of materialized node `target`
+ * could read: those of the buffer-backed and other materialized nodes its
+ * inlined region reaches (through its core too). Stops counting past `limit`.
+ */
+function readBound(
+  target: Node,
+  g: Grouping,
+  bufferOf: (n: Node) => number,
+  limit: number,
+): number {
+  const reads = new Set<number>();
+  const seen = new Set<number>();
+  const stack: Node[] = [target];
+  while (stack.length > 0 && reads.size <= limit) {
+    const n = stack.pop()!;
+    if (seen.has(n.id)) continue;
+    seen.add(n.id);
+    if (isBufferBacked(n) || (g.materialized.has(n.id) && n !== target)) reads.add(bufferOf(n));
+    else for (const i of n.inputs) stack.push(i);
+  }
+  return reads.size;
 }
 
 /** The inlined producer to materialize when a kernel binds too many buffers: the one reading the most distinct buffers. */
