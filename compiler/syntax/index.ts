@@ -3,7 +3,8 @@
  * (`parser.ts`) → AST (`toAst.ts`). Every lexical and syntax error goes to the
  * diagnostic bag; a tree is returned only when there were none.
  */
-import { EOF, type CstNode, type IRecognitionException, type IToken } from "chevrotain";
+import type { CstNode, IRecognitionException, IToken } from "chevrotain";
+import { EOF } from "./chevrotain.js";
 import type { Expr, Module } from "../ast/nodes.js";
 import type { SourceFile, Span } from "../ast/span.js";
 import { invariant, type DiagnosticBag } from "../diagnostics/diagnostic.js";

@@ -2,13 +2,8 @@
  * Syntax error messages, all of the form `expected <what>, found <token>`, built
  * for Chevrotain through its `errorMessageProvider` hook.
  */
-import {
-  EOF,
-  tokenMatcher,
-  type IParserErrorMessageProvider,
-  type IToken,
-  type TokenType,
-} from "chevrotain";
+import type { IParserErrorMessageProvider, IToken, TokenType } from "chevrotain";
+import { EOF, tokenMatcher } from "./chevrotain.js";
 import { Identifier, Keyword, NumberLit, RCurly, StringLit } from "./tokens.js";
 
 /** How a token the parser found is shown: `` `;` ``, ``identifier `foo` ``, `end of file`. */

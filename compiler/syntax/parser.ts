@@ -8,7 +8,8 @@
  * messages and recovery: expression statements that are not a block's last item,
  * and chained comparisons (`a < b < c`).
  */
-import { CstParser, type IToken } from "chevrotain";
+import type { IToken } from "chevrotain";
+import { CstParser } from "./chevrotain.js";
 import { syntaxErrorMessages } from "./messages.js";
 import {
   AdditiveOp,

@@ -4,7 +4,8 @@
  * lexical errors (E0101 unexpected character or bad escape, E0103 unterminated
  * string or block comment) to a {@link DiagnosticBag}.
  */
-import { createToken, Lexer, tokenMatcher, type IToken, type TokenType } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
+import { createToken, Lexer, tokenMatcher } from "./chevrotain.js";
 import type { SourceFile } from "../ast/span.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
-import { generateCstDts } from "chevrotain";
 import * as prettier from "prettier";
 import { describe, expect, it } from "vitest";
+import { generateCstDts } from "../../compiler/syntax/chevrotain.js";
 import { parser } from "../../compiler/syntax/parser.js";
 
 const CST_TS = fileURLToPath(new URL("../../compiler/syntax/cst.ts", import.meta.url));
