@@ -152,6 +152,24 @@ class Program {
   }
 }
 
+/** `for (; v < end(); v += step) body()`, from whatever `v` holds (signed comparison). */
+function countFrom(
+  f: WasmFunction,
+  v: number,
+  end: () => void,
+  step: number,
+  body: () => void,
+): void {
+  f.block().loop();
+  f.get(v);
+  end();
+  f.op("i32.ge_s").brIf(1);
+  body();
+  f.get(v).i32(step).op("i32.add").set(v);
+  f.br(0);
+  f.op("end").op("end");
+}
+
 // ---------------------------------------------------------------- scalar helpers
 
 /** `a / b` truncated, 0 when `b` is 0, wrapping for `-2^31 / -1` (the CPU's `(a / b) | 0`). */
@@ -284,16 +302,8 @@ function gemmFunction(dtype: "f32" | "i32", fma = false): WasmFunction {
   f.op("end").op("end");
   f.op("return");
   f.op("end");
-  const forUp = (v: number, end: () => void, step: number, body: () => void): void => {
-    f.block().loop();
-    f.get(v);
-    end();
-    f.op("i32.ge_s").brIf(1);
-    body();
-    f.get(v).i32(step).op("i32.add").set(v);
-    f.br(0);
-    f.op("end").op("end");
-  };
+  const forUp = (v: number, end: () => void, step: number, body: () => void): void =>
+    countFrom(f, v, end, step, body);
   f.i32(0).set(k0);
   forUp(
     k0,
@@ -860,14 +870,8 @@ class KernelWriter {
 
   /** `for (v = 0; v < end; v += step) body()`. */
   private countUp(v: number, end: number, step: number, body: () => void): void {
-    const f = this.f;
-    f.i32(0).set(v);
-    f.block().loop();
-    f.get(v).get(end).op("i32.ge_s").brIf(1);
-    body();
-    f.get(v).i32(step).op("i32.add").set(v);
-    f.br(0);
-    f.op("end").op("end");
+    this.f.i32(0).set(v);
+    countFrom(this.f, v, () => this.f.get(end), step, body);
   }
 
   /**
