@@ -62,7 +62,12 @@ export function verifyNodes(roots: readonly Node[]): void {
 }
 
 /** Verifies a function: its graph, and that inputs are input nodes numbered in order. */
+const verified = new WeakSet<IrFunction>();
+
 export function verifyFunction(fn: IrFunction): void {
+  // IR functions and nodes are immutable: one verified stays valid (stages that
+  // change nothing hand the same object on, and planning verifies it again)
+  if (verified.has(fn)) return;
   fn.inputs.forEach((inp, i) => {
     invariant(inp.op === "input" && inp.index === i, `${fn.name}: input ${i} is not input #${i}`);
   });
@@ -82,4 +87,5 @@ export function verifyFunction(fn: IrFunction): void {
   for (const u of fn.updates ?? [])
     invariant(u.node.op !== "input", `${fn.name}: update of ${u.path} is an input`);
   verifyNodes(roots);
+  verified.add(fn);
 }

@@ -476,8 +476,11 @@ export class WasmFunction {
     return this;
   }
 
-  /** The function's code entry (locals and body, closed by `end`), length-prefixed. */
-  encode(): number[] {
+  /**
+   * The function's code entry (locals and body, closed by `end`),
+   * length-prefixed, as parts to write one after another (the body is not copied).
+   */
+  encode(): (readonly number[])[] {
     if (this.depth !== 0)
       throw new Error(`wasm function: ${this.depth} unclosed block(s) at the end of the body`);
     const groups: number[][] = [];
@@ -487,8 +490,9 @@ export class WasmFunction {
       groups.push([...uleb(n), VALTYPE[this.locals[j]!]]);
       j += n;
     }
-    const body = cat(vec(groups), this.bytes, [0x0b]);
-    return cat(uleb(body.length), body);
+    const locals = vec(groups);
+    const end = [0x0b];
+    return [uleb(locals.length + this.bytes.length + 1), locals, this.bytes, end];
   }
 
   private structured(code: number, type: BlockType): this {
@@ -588,23 +592,29 @@ export class WasmModule {
       ]);
     const funcSec = vec(this.funcs.map((f) => uleb(f.type)));
     const exportSec = vec(this.exports.map((e) => [...utf8(e.name), 0x00, ...uleb(e.func)]));
-    const codeSec = vec(
-      this.funcs.map((f, j) => {
-        const fn = overrides.get(j + this.imports.length) ?? f.fn;
-        if (fn === null) throw new Error(`wasm module: function ${j} declared, never defined`);
-        return fn.encode();
-      }),
-    );
-    return Uint8Array.from(
-      cat(
-        [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-        section(1, this.types.length ? typeSec : []),
-        section(2, importEntries.length ? vec(importEntries) : []),
-        section(3, this.funcs.length ? funcSec : []),
-        section(7, this.exports.length ? exportSec : []),
-        section(10, this.funcs.length ? codeSec : []),
-      ),
-    );
+    // the code section as parts: function bodies are large, and copied once, below
+    const code: (readonly number[])[] = [uleb(this.funcs.length)];
+    this.funcs.forEach((f, j) => {
+      const fn = overrides.get(j + this.imports.length) ?? f.fn;
+      if (fn === null) throw new Error(`wasm module: function ${j} declared, never defined`);
+      code.push(...fn.encode());
+    });
+    const codeSize = code.reduce((n, p) => n + p.length, 0);
+    const parts: (readonly number[])[] = [
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      section(1, this.types.length ? typeSec : []),
+      section(2, importEntries.length ? vec(importEntries) : []),
+      section(3, this.funcs.length ? funcSec : []),
+      section(7, this.exports.length ? exportSec : []),
+      ...(this.funcs.length ? [[10, ...uleb(codeSize)], ...code] : []),
+    ];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 
   private typeIndex(t: FuncType): number {

@@ -83,10 +83,7 @@ export function renderWasmKernel(
 }
 
 function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let j = 0; j < bytes.length; j += 0x8000)
-    s += String.fromCharCode(...bytes.subarray(j, j + 0x8000));
-  return btoa(s);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
 // ---------------------------------------------------------------- the program
