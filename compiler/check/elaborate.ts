@@ -899,8 +899,14 @@ export class Elaborator implements Services {
     return { kind: "literal", data, type: { dtype, shape }, span };
   }
 
+  /**
+   * The salt of a random draw: unique per draw site of the program (the
+   * counter), and independent of where the source files lie, so builds are
+   * byte-identical across folders and machines (the file's name, not its path).
+   */
   nextSalt(span: Span): number {
-    return hashString(`${span.file}:${span.start}:${this.saltCounter++}`);
+    const name = span.file.split(/[\\/]/).pop() ?? span.file;
+    return hashString(`${name}:${span.start}:${this.saltCounter++}`);
   }
 
   /**
