@@ -32,6 +32,7 @@ import {
   int,
   load,
   matmulBiasTanh,
+  MATMUL_SCHEDULE,
   read,
   sym,
   treeKernel,
@@ -303,14 +304,7 @@ describe("renderWasm: matrix products past the cache blocks", () => {
     },
     epilogue: [],
     stores: [{ slot: 3, value: bin("add", { k: "acc", dtype: "f32" }, load(2, v("n"))) }],
-    schedule: {
-      tileM: 64,
-      tileN: 64,
-      tileK: 16,
-      threadM: 4,
-      threadN: 4,
-      software: { threadM: 16, threadN: 16 },
-    },
+    schedule: MATMUL_SCHEDULE,
   };
   const [B, M, K, N] = [2, 70, 300, 37];
   const a = Float32Array.from({ length: B * M * K }, (_, j) => Math.sin(j * 0.37));

@@ -35,18 +35,21 @@
 import type { WasmProgramSource } from "../../../runtime/plan.js";
 import type { DType } from "../../core/dtype.js";
 import { assertNever, invariant } from "../../diagnostics/diagnostic.js";
-import type {
-  Block,
-  Kernel,
-  KExpr,
-  KVar,
-  MapKernel,
-  MatmulKernel,
-  ReduceKernel,
-  Stmt,
+import {
+  exprDtype,
+  type Block,
+  type Kernel,
+  type KExpr,
+  type KVar,
+  type MapKernel,
+  type MatmulKernel,
+  type ReduceKernel,
+  type Stmt,
 } from "../../kernel/kernelIr.js";
 import type { BinaryFn, UnaryFn } from "../../ir/ops.js";
 import { simplifyIndices } from "../../kernel/simplify.js";
+import { mapOperands } from "../../kernel/walk.js";
+import { f32Bits } from "../cstyle.js";
 import type { NamedKernel } from "../plan.js";
 import { WasmFunction, WasmModule, type ValType } from "./encode.js";
 import { WasmMath } from "./mathlib.js";
@@ -301,6 +304,11 @@ function gemmFunction(dtype: "f32" | "i32", fma = false): WasmFunction {
   f.op("end");
   const forUp = (v: number, end: () => void, step: number, body: () => void): void =>
     countFrom(f, v, end, step, body);
+  /** Pushes the address of row `r` of the current block of C. */
+  const cRow = (r: number): void => {
+    f.get(pc);
+    if (r > 0) f.get(ldc).i32(r).op("i32.mul").op("i32.add");
+  };
   f.i32(0).set(k0);
   forUp(
     k0,
@@ -358,8 +366,7 @@ function gemmFunction(dtype: "f32" | "i32", fma = false): WasmFunction {
                   f.op("else");
                   for (let r = 0; r < GEMM_MR; r++)
                     for (let h = 0; h < 2; h++) {
-                      f.get(pc);
-                      if (r > 0) f.get(ldc).i32(r).op("i32.mul").op("i32.add");
+                      cRow(r);
                       f.mem("v128.load", h * 16).set(acc[r * 2 + h]!);
                     }
                   f.op("end");
@@ -413,8 +420,7 @@ function gemmFunction(dtype: "f32" | "i32", fma = false): WasmFunction {
                   f.op("end");
                   for (let r = 0; r < GEMM_MR; r++)
                     for (let h = 0; h < 2; h++) {
-                      f.get(pc);
-                      if (r > 0) f.get(ldc).i32(r).op("i32.mul").op("i32.add");
+                      cRow(r);
                       f.get(acc[r * 2 + h]!).mem("v128.store", h * 16);
                     }
                 },
@@ -463,6 +469,8 @@ class KernelWriter {
   private readonly symLocals: number[] = [];
   /** {@link depends} by lane variables (`"i"`, `"n,i"`, …) and expression. */
   private readonly dependsMemo = new Map<string, Map<KExpr, boolean>>();
+  /** The memo key of each lane-variable map (its variables' names). */
+  private readonly laneKeys = new WeakMap<ReadonlyMap<KVar, Lane>, string>();
   private scope: Scope = {
     scalars: new Map(),
     lanes: new Map(),
@@ -925,7 +933,7 @@ class KernelWriter {
       this.letDefs.set(s.id, s.expr);
       const vector = this.depends(s.expr);
       const f = this.f;
-      const local = f.local(vector ? "v128" : valType(exprDtypeOf(s.expr)));
+      const local = f.local(vector ? "v128" : valType(exprDtype(s.expr)));
       if (vector) this.vector(s.expr);
       else this.scalar(s.expr);
       f.set(local);
@@ -960,7 +968,8 @@ class KernelWriter {
 
   /** Whether `e` differs between lanes (with the lane variables of the current scope). */
   private depends(e: KExpr, lanes: ReadonlyMap<KVar, Lane> = this.scope.lanes): boolean {
-    const key = [...lanes.keys()].sort().join(",");
+    let key = this.laneKeys.get(lanes);
+    if (key === undefined) this.laneKeys.set(lanes, (key = [...lanes.keys()].sort().join(",")));
     let memo = this.dependsMemo.get(key);
     if (memo === undefined) this.dependsMemo.set(key, (memo = new Map()));
     const known = memo.get(e);
@@ -1018,7 +1027,7 @@ class KernelWriter {
 
   /** A scalar local holding `e` (evaluated now). */
   private scalarLocal(e: KExpr): number {
-    const l = this.f.local(valType(exprDtypeOf(e)));
+    const l = this.f.local(valType(exprDtype(e)));
     this.scalar(e);
     this.f.set(l);
     return l;
@@ -1070,7 +1079,7 @@ class KernelWriter {
       default:
         // value operations: lane-wise on splats, lane 0 taken
         this.vector(e);
-        f.lane(exprDtypeOf(e) === "f32" ? "f32x4.extract_lane" : "i32x4.extract_lane", 0);
+        f.lane(exprDtype(e) === "f32" ? "f32x4.extract_lane" : "i32x4.extract_lane", 0);
     }
   }
 
@@ -1124,7 +1133,7 @@ class KernelWriter {
   /** Pushes `e` as four lanes (`f32x4`, or `i32x4` for i32 and bool 0/1). */
   private vector(e: KExpr): void {
     const f = this.f;
-    const dtype = exprDtypeOf(e);
+    const dtype = exprDtype(e);
     switch (e.k) {
       case "lit":
       case "sym":
@@ -1171,9 +1180,9 @@ class KernelWriter {
       case "idx":
         return this.idxVector(e.fn, e.a, e.b);
       case "unary":
-        return this.unary(e.fn, exprDtypeOf(e.x), e.x);
+        return this.unary(e.fn, exprDtype(e.x), e.x);
       case "binary":
-        return this.binary(e.fn, exprDtypeOf(e.a), e.a, e.b);
+        return this.binary(e.fn, exprDtype(e.a), e.a, e.b);
       case "select":
         this.vector(e.a);
         this.vector(e.b);
@@ -1181,7 +1190,7 @@ class KernelWriter {
         f.op("i32x4.neg").op("v128.bitselect");
         return;
       case "cast":
-        return this.cast(exprDtypeOf(e.x), e.dtype, e.x);
+        return this.cast(exprDtype(e.x), e.dtype, e.x);
       case "random":
         return this.random(e.dist, e.salt, e.seed, e.counter);
       default:
@@ -1276,7 +1285,10 @@ class KernelWriter {
       if (seen.has(e)) return;
       seen.add(e);
       if (e.k === "load" && this.laneStride(e.index, lanes) === 1) n++;
-      visitChildren(e, walk);
+      mapOperands(e, (x) => {
+        walk(x);
+        return x;
+      });
     };
     lets.forEach((s) => walk(s.expr));
     walk(value);
@@ -1615,49 +1627,6 @@ function reduceOp(fn: "sum" | "prod" | "max" | "min", dtype: DType) {
   }
 }
 
-/** Calls `f` on each direct operand of `e`. */
-function visitChildren(e: KExpr, f: (x: KExpr) => void): void {
-  switch (e.k) {
-    case "load":
-      return f(e.index);
-    case "idx":
-    case "binary":
-      f(e.a);
-      return f(e.b);
-    case "unary":
-    case "cast":
-      return f(e.x);
-    case "select":
-      f(e.cond);
-      f(e.a);
-      return f(e.b);
-    case "random":
-      f(e.seed);
-      return f(e.counter);
-    default:
-      return;
-  }
-}
-
 function valType(dtype: DType): ValType {
   return dtype === "f32" ? "f32" : "i32";
-}
-
-function exprDtypeOf(e: KExpr): DType {
-  switch (e.k) {
-    case "var":
-    case "sym":
-    case "idx":
-      return "i32";
-    case "random":
-      return "f32";
-    default:
-      return e.dtype;
-  }
-}
-
-function f32Bits(v: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setFloat32(0, v, true);
-  return b.getUint32(0, true);
 }
