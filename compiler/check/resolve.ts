@@ -24,6 +24,7 @@ import type {
   UseDecl,
 } from "../ast/nodes.js";
 import { SourceFile, type Span } from "../ast/span.js";
+import { binaryChain } from "../ast/chain.js";
 import { assertNever, type DiagnosticBag, type Note } from "../diagnostics/diagnostic.js";
 import { displayPath, stdlibDir } from "../paths.js";
 import { parseModule } from "../syntax/index.js";
@@ -384,9 +385,13 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         return;
       case "unary":
         return expr(e.operand, scope);
-      case "binary":
-        expr(e.left, scope);
-        return expr(e.right, scope);
+      case "binary": {
+        // a chain `a + b + …` iteratively: it can be long
+        const { first, links } = binaryChain(e);
+        expr(first, scope);
+        for (const b of links) expr(b.right, scope);
+        return;
+      }
       case "call":
         expr(e.callee, scope);
         for (const a of e.args) expr(a.value, scope);
@@ -440,8 +445,9 @@ function checkNames(mod: ModuleInfo, bag: DiagnosticBag): void {
         if (!scope.lookup(e.name))
           scope.names.set(e.name, { mutable: false, span: e.span, what: "size" });
       } else if (e.kind === "binary") {
-        inner(e.left);
-        inner(e.right);
+        const { first, links } = binaryChain(e);
+        inner(first);
+        for (const b of links) inner(b.right);
       } else if (e.kind === "unary") inner(e.operand);
     };
     for (const d of t.dims ?? []) if (d.kind === "dimExpr" && d.expr.kind !== "name") inner(d.expr);

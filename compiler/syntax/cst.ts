@@ -544,6 +544,7 @@ export type PrimaryCstChildren = {
   expr?: ExprCstNode[];
   RParen?: IToken[];
   listExpr?: ListExprCstNode[];
+  NumericList?: IToken[];
 };
 
 export interface ListExprCstNode extends CstNode {

@@ -4,11 +4,13 @@
  */
 import type { IParserErrorMessageProvider, IToken, TokenType } from "chevrotain";
 import { EOF, tokenMatcher } from "./chevrotain.js";
-import { Identifier, Keyword, NumberLit, RCurly, StringLit } from "./tokens.js";
+import { Identifier, Keyword, NumberLit, NumericList, RCurly, StringLit } from "./tokens.js";
 
 /** How a token the parser found is shown: `` `;` ``, ``identifier `foo` ``, `end of file`. */
 export function describeToken(tok: IToken | undefined): string {
   if (tok === undefined || tok.tokenType === EOF) return "end of file";
+  // a long list of numbers made one token (literals.ts): shown by its first token, as lexed
+  if (tok.tokenType === NumericList) return "`[`";
   if (tokenMatcher(tok, Identifier)) return `identifier \`${tok.image}\``;
   if (tokenMatcher(tok, NumberLit)) return `number \`${tok.image}\``;
   if (tokenMatcher(tok, StringLit)) return `string \`${tok.image}\``;

@@ -8,8 +8,10 @@
  * messages and recovery: expression statements that are not a block's last item,
  * and chained comparisons (`a < b < c`).
  */
-import type { IToken } from "chevrotain";
-import { CstParser } from "./chevrotain.js";
+import type { CstNode, IRuleConfig, IToken, TokenType } from "chevrotain";
+import { MAX_NESTING_DEPTH } from "../../runtime/limits.js";
+import { CstParser, tokenMatcher } from "./chevrotain.js";
+import type { NumericListToken } from "./literals.js";
 import { syntaxErrorMessages } from "./messages.js";
 import {
   AdditiveOp,
@@ -43,6 +45,7 @@ import {
   Optimizer,
   MultiplicativeOp,
   NumberLit,
+  NumericList,
   OrOr,
   Param,
   RBracket,
@@ -58,6 +61,45 @@ import {
   With,
 } from "./tokens.js";
 
+/**
+ * Thrown out of the parser when a construct opens nesting level
+ * {@link MAX_NESTING_DEPTH} + 1; `parseWith` turns it into diagnostic E0104.
+ * It is not a Chevrotain recognition exception, so it ends the parse instead of
+ * starting error recovery (which would recurse just as deep).
+ */
+export class NestingLimitExceeded extends Error {
+  constructor(readonly token: IToken) {
+    super(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
+  }
+}
+
+/** The token before the next one (`LA(0)`) and the next one (`LA(1)`). */
+type Around = (k: 0 | 1) => IToken;
+
+/**
+ * The rules that open a nesting level (see {@link MAX_NESTING_DEPTH}): for
+ * each, the token that opens the level, if this invocation opens one. Every
+ * cycle of the grammar passes through one of them, so the parser's recursion
+ * depth is at most a constant times the nesting depth.
+ */
+const NESTING_RULES: Readonly<Record<string, (la: Around) => IToken | undefined>> = {
+  // a parenthesized expression (a list literal is `listExpr`)
+  primary: (la) => opening(la(1), LParen) ?? opening(la(1), NumericList),
+  listExpr: (la) => opening(la(1), LBracket),
+  callSuffix: (la) => opening(la(1), LParen),
+  indexSuffix: (la) => opening(la(1), LBracket),
+  block: (la) => opening(la(1), LCurly),
+  type: (la) => opening(la(1), LBracket),
+  // a prefix operator, or the right operand of `^`
+  unaryExpr: (la) => opening(la(1), UnaryOp) ?? opening(la(0), Caret),
+  // `else if`
+  ifStmt: (la) => opening(la(0), Else),
+};
+
+function opening(tok: IToken, type: TokenType): IToken | undefined {
+  return tokenMatcher(tok, type) ? tok : undefined;
+}
+
 /** Whether `next` starts on the line where `prev` ends (false when either is missing). */
 function sameLine(prev: IToken, next: IToken): boolean {
   return prev.endLine !== undefined && prev.endLine === next.startLine;
@@ -72,12 +114,57 @@ export class NnParser extends CstParser {
       errorMessageProvider: syntaxErrorMessages,
     });
     this.performSelfAnalysis();
+    this.analysed = true;
+  }
+
+  /** Open nesting levels at the current point of the parse. */
+  private nesting = 0;
+  /** False while Chevrotain records the grammar (rules then run without input). */
+  private analysed = false;
+
+  override reset(): void {
+    super.reset();
+    this.nesting = 0;
+  }
+
+  /** Every rule, wrapped to count the nesting levels it opens (see {@link NESTING_RULES}). */
+  protected override RULE<F extends () => void>(
+    name: string,
+    implementation: F,
+    config?: IRuleConfig<CstNode>,
+  ) {
+    const opens = NESTING_RULES[name];
+    if (!opens) return super.RULE(name, implementation, config);
+    const counted = (() => {
+      if (!this.analysed) return implementation();
+      const tok = opens((k) => this.LA(k));
+      if (!tok) return implementation();
+      if (this.nesting >= MAX_NESTING_DEPTH) throw new NestingLimitExceeded(tok);
+      this.nesting++;
+      try {
+        return implementation();
+      } finally {
+        this.nesting--;
+      }
+    }) as F;
+    return super.RULE(name, counted, config);
   }
 
   // ------------------------------------------------------------ items
 
+  /**
+   * Called with each top-level item's CST as soon as it is parsed, so that
+   * `parseModule` turns it into AST and drops it: the CST of a whole big file
+   * at once is about a kilobyte per token, and holding it made garbage
+   * collection most of the parse time.
+   */
+  onItem: ((item: CstNode) => void) | undefined = undefined;
+
   readonly module = this.RULE("module", () => {
-    this.MANY(() => this.SUBRULE(this.item));
+    this.MANY(() => {
+      const item = this.SUBRULE(this.item);
+      this.ACTION(() => this.onItem?.(item));
+    });
   });
 
   readonly item = this.RULE("item", () => {
@@ -579,6 +666,14 @@ export class NnParser extends CstParser {
           },
         },
         { ALT: () => this.SUBRULE(this.listExpr) },
+        {
+          ALT: () => {
+            const list = this.CONSUME(NumericList) as NumericListToken;
+            // its `[` opened a level (NESTING_RULES); a sign inside opens one more, as in `listExpr`
+            if (this.analysed && list.firstSign && this.nesting >= MAX_NESTING_DEPTH)
+              throw new NestingLimitExceeded(list.firstSign);
+          },
+        },
       ],
     });
   });

@@ -47,8 +47,9 @@ import type {
 import type { SourceFile, Span } from "../ast/span.js";
 import { invariant, type DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type * as Cst from "./cst.js";
+import type { NumericListToken } from "./literals.js";
 import { parser } from "./parser.js";
-import { decodeString } from "./tokens.js";
+import { decodeString, identifierName } from "./tokens.js";
 
 const binaryOps: ReadonlySet<string> = new Set<BinaryOp>([
   "+",
@@ -142,7 +143,7 @@ export class AstBuilder extends BaseVisitor {
   }
 
   private name(tok: IToken): Name {
-    return { name: tok.image, span: this.tokSpan(tok) };
+    return { name: identifierName(tok.image), span: this.tokSpan(tok) };
   }
 
   /** Runs the rule method for `node` with the node's children and span. */
@@ -592,10 +593,44 @@ export class AstBuilder extends BaseVisitor {
     const bool = ctx.BoolLiteral?.[0];
     if (bool) return { kind: "bool", value: bool.image === "true", span };
     const id = ctx.Identifier?.[0];
-    if (id) return { kind: "name", name: id.image, span };
+    if (id) return { kind: "name", name: identifierName(id.image), span };
     // a parenthesized expression is its inner node, span included
     if (ctx.expr) return this.sub(ctx.expr[0], this.expr);
+    const numbers = ctx.NumericList?.[0];
+    if (numbers) return this.numericList(numbers as NumericListToken, span);
     return this.sub(ctx.listExpr?.[0], this.listExpr);
+  }
+
+  /** A collapsed list of numbers (`literals.ts`): the AST `listExpr` builds for its tokens. */
+  private numericList(list: NumericListToken, span: Span): Expr {
+    const elements: Expr[] = [];
+    let sign: IToken | undefined;
+    for (const tok of list.elements) {
+      const text = tok.image;
+      if (text === ",") continue;
+      if (text === "-" || text === "+") {
+        sign = tok;
+        continue;
+      }
+      const number: Expr = {
+        kind: "number",
+        value: Number(text),
+        isInt: /^\d+$/.test(text),
+        text,
+        span: this.tokSpan(tok),
+      };
+      if (sign === undefined) elements.push(number);
+      else {
+        elements.push({
+          kind: "unary",
+          op: sign.image as UnaryOp,
+          operand: number,
+          span: this.file.span(sign.startOffset, tok.startOffset + text.length),
+        });
+        sign = undefined;
+      }
+    }
+    return { kind: "list", elements, span };
   }
 
   listExpr(ctx: Cst.ListExprCstChildren, span: Span): Expr {

@@ -76,10 +76,24 @@ export const UnterminatedBlockComment = createToken({
 // ---------------------------------------------------------------- literals
 
 /**
- * The start of an identifier: a letter or `_`. Chevrotain drops the `u` flag of
- * regexp patterns, so identifiers use a custom matcher over a sticky unicode regexp.
+ * An identifier: Unicode's default identifier syntax (UAX #31: an `ID_Start`
+ * character or `_`, then `ID_Continue` characters, which take in combining
+ * marks, so a name typed in decomposed form lexes), widened to every letter
+ * and number (`x²`). Chevrotain drops the `u` flag of regexp patterns, so
+ * identifiers use a custom matcher over a sticky unicode regexp. The name an
+ * identifier stands for is its NFC normal form ({@link identifierName}).
  */
-const identifierRegExp = /[\p{L}_][\p{L}\p{N}_]*/uy;
+const identifierRegExp = /[\p{ID_Start}\p{L}_][\p{ID_Continue}\p{L}\p{N}]*/uy;
+
+/**
+ * The name an identifier token stands for: its text in Unicode normalization
+ * form NFC, so that `é` typed precomposed or as `e` and a combining accent is
+ * one name (as in Rust). Spans still cover the text as written.
+ */
+export function identifierName(image: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(image) ? image : image.normalize("NFC");
+}
 
 function matchIdentifier(text: string, offset: number): RegExpExecArray | null {
   identifierRegExp.lastIndex = offset;
@@ -115,7 +129,9 @@ export const NumberLit = createToken({
 
 export const StringLit = createToken({
   name: "StringLit",
-  pattern: /"(?:[^"\\\n]|\\[^\n])*"/,
+  // the unrolled loop `a*(\\b a*)*`: one alternation per character made V8's
+  // backtracking regexp engine overflow its stack on a string of a few megabytes
+  pattern: /"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"/,
   label: "string",
 });
 /**
@@ -125,9 +141,21 @@ export const StringLit = createToken({
  */
 export const UnterminatedString = createToken({
   name: "UnterminatedString",
-  pattern: /"(?:[^"\\\n]|\\[^\n])*\\?/,
+  pattern: /"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*\\?/,
   categories: [StringLit],
   label: "string",
+});
+
+/**
+ * A flat list of numbers (`[1, -2.5, 3e4]`), made by {@link collapseNumericLists}
+ * from the tokens of a long literal after lexing, never by the lexer: the
+ * parser takes it as one primary expression instead of a rule per number.
+ * Its {@link NumericListToken.elements} are the original tokens between the brackets.
+ */
+export const NumericList = createToken({
+  name: "NumericList",
+  pattern: Lexer.NA,
+  label: "`[`",
 });
 
 // ---------------------------------------------------------------- keywords
@@ -265,6 +293,7 @@ export const allTokens: readonly TokenType[] = [
   ComparisonOp,
   UnaryOp,
   BoolLiteral,
+  NumericList,
 ];
 
 const nnLexer = new Lexer([...allTokens], {
@@ -298,6 +327,7 @@ const simpleEscapes: Readonly<Record<string, string>> = {
 export function decodeString(image: string): { value: string; problems: StringProblem[] } {
   const end = image.length > 1 && image.endsWith('"') && !isEscapedQuote(image) ? -1 : undefined;
   const body = image.slice(1, end);
+  if (!body.includes("\\")) return { value: body, problems: [] };
   let value = "";
   const problems: StringProblem[] = [];
   for (let i = 0; i < body.length; i++) {

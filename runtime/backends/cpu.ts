@@ -5,7 +5,10 @@
  */
 import { evalSize, type DTypeName, type FunctionPlan, type ProgramPlan } from "../plan.js";
 import type { TensorData } from "../tensor.js";
+import { BackendLimitError } from "../errors.js";
+import { TYPED_ARRAY_MAX_LENGTH } from "../limits.js";
 import type { Backend } from "./index.js";
+import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
 
 /** How `f32` data is stored on the CPU: `f64` computes in double precision (gradient checks). */
 export type Precision = "f32" | "f64";
@@ -16,15 +19,49 @@ export type Precision = "f32" | "f64";
  */
 export type CpuKernel = (i: readonly TensorData[], o: TensorData, s: readonly number[]) => void;
 
-/** A zero-filled array of `size` elements for `dtype`. */
-export function allocate(dtype: DTypeName, size: number, precision: Precision): TensorData {
-  switch (dtype) {
-    case "f32":
-      return precision === "f64" ? new Float64Array(size) : new Float32Array(size);
-    case "i32":
-      return new Int32Array(size);
-    case "bool":
-      return new Uint8Array(size);
+/** Bytes of one element of `dtype` stored at `precision`. */
+function elementBytes(dtype: DTypeName, precision: Precision): number {
+  return dtype === "bool" ? 1 : dtype === "f32" && precision === "f64" ? 8 : 4;
+}
+
+/**
+ * A zero-filled array of `size` elements for `dtype`. A size over
+ * {@link TYPED_ARRAY_MAX_LENGTH}, or an allocation the host refuses (V8's
+ * `RangeError`), is a {@link BackendLimitError} naming `what`.
+ */
+export function allocate(
+  dtype: DTypeName,
+  size: number,
+  precision: Precision,
+  what: string = "a tensor",
+): TensorData {
+  const bytes = size * elementBytes(dtype, precision);
+  if (size > TYPED_ARRAY_MAX_LENGTH)
+    throw new BackendLimitError(
+      "cpu",
+      what,
+      bytes,
+      TYPED_ARRAY_MAX_LENGTH * elementBytes(dtype, precision),
+      `typed-array maximum length of ${TYPED_ARRAY_MAX_LENGTH} elements`,
+    );
+  try {
+    switch (dtype) {
+      case "f32":
+        return precision === "f64" ? new Float64Array(size) : new Float32Array(size);
+      case "i32":
+        return new Int32Array(size);
+      case "bool":
+        return new Uint8Array(size);
+    }
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new BackendLimitError(
+      "cpu",
+      what,
+      bytes,
+      undefined,
+      `what the host could allocate: ${e.message}`,
+    );
   }
 }
 
@@ -56,13 +93,16 @@ export class CpuBackend implements Backend {
   readonly name = "cpu";
   private readonly constants: readonly TensorData[];
   private readonly params = new Map<string, TensorData>();
+  private readonly checkNumerics: boolean;
 
   /** `kernels` must define every kernel the plan's steps name (checked by `createBackend`). */
   constructor(
-    plan: ProgramPlan,
+    private readonly plan: ProgramPlan,
     private readonly kernels: Readonly<Record<string, CpuKernel>>,
     readonly precision: Precision,
+    options: BackendOptions = {},
   ) {
+    this.checkNumerics = options.checkNumerics === true;
     this.constants = plan.constants.map((c) => fromValues(c.dtype, c.data, precision));
     for (const p of plan.params) {
       this.params.set(
@@ -71,6 +111,7 @@ export class CpuBackend implements Backend {
           p.dtype,
           p.shape.reduce((a, b) => a * b, 1),
           precision,
+          `parameter ${p.path}`,
         ),
       );
     }
@@ -119,16 +160,36 @@ export class CpuBackend implements Backend {
         case "const":
           return need(this.constants[b.source.index], `constant ${b.source.index}`);
         case "temp":
-          return allocate(b.dtype, evalSize(b.size, symbols), this.precision);
+          return allocate(
+            b.dtype,
+            evalSize(b.size, symbols),
+            this.precision,
+            `function ${fn.name}: a temporary buffer`,
+          );
       }
     });
     for (const step of fn.steps) {
       const kernel = need(this.kernels[step.kernel], `kernel ${step.kernel}`);
+      const output = need(buffers[step.output], `buffer ${step.output}`);
       kernel(
         step.inputs.map((b) => need(buffers[b], `buffer ${b}`)),
-        need(buffers[step.output], `buffer ${step.output}`),
+        output,
         symbols,
       );
+      if (this.checkNumerics && fn.buffers[step.output]?.dtype === "f32") {
+        const bad = firstNonFinite(output, 0, output.length);
+        if (bad >= 0)
+          throw numericsError(
+            this.plan,
+            fn,
+            "cpu",
+            step.kernel,
+            step.at,
+            bad,
+            output[bad]!,
+            output.length,
+          );
+      }
     }
     const handed = new Set<number>();
     const outputs = fn.outputs.map((out) => {

@@ -19,7 +19,7 @@
  * and every later call of its modules with an {@link NncError}; new modules
  * get a fresh context.
  */
-import { BackendUnavailableError, NncError } from "../errors.js";
+import { BackendLimitError, BackendUnavailableError, NncError } from "../errors.js";
 import {
   evalSize,
   GL_ROW,
@@ -27,10 +27,12 @@ import {
   type FunctionPlan,
   type GlslKernelSource,
   type KernelPlan,
+  type Launch,
   type ProgramPlan,
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import type { Backend } from "./index.js";
+import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
 
 /** Returns a WebGL2 context, or null when it cannot make one. */
 export type GlLoader = () =>
@@ -367,13 +369,17 @@ export class WebGL2Backend implements Backend {
   private readonly readFb: WebGLFramebuffer;
   private readonly copyFb: WebGLFramebuffer;
   private disposed = false;
+  /** `checkNumerics`: each pass's `f32` targets are read back and scanned after it draws. */
+  private readonly checkNumerics: boolean;
 
   private constructor(
     private readonly ctx: GlContext,
-    plan: ProgramPlan,
+    private readonly plan: ProgramPlan,
     private readonly kernels: Readonly<Record<string, GlslKernelSource>>,
+    options: BackendOptions,
   ) {
     this.gl = ctx.gl;
+    this.checkNumerics = options.checkNumerics === true;
     // every size is checked before anything is allocated
     for (const p of plan.params) this.checkSize(elements(p.shape), `parameter ${p.path}`);
     plan.constants.forEach((c, k) => this.checkSize(c.data.length, `constant ${k}`));
@@ -406,6 +412,7 @@ export class WebGL2Backend implements Backend {
     plan: ProgramPlan,
     kernels: Readonly<Record<string, GlslKernelSource>>,
     context?: GlContext,
+    options: BackendOptions = {},
   ): Promise<WebGL2Backend> {
     const ctx = context ?? (await glContext());
     if (isLost(ctx))
@@ -413,7 +420,7 @@ export class WebGL2Backend implements Backend {
     checkLimits(plan, kernels, ctx);
     let backend: WebGL2Backend | undefined;
     try {
-      backend = new WebGL2Backend(ctx, plan, kernels);
+      backend = new WebGL2Backend(ctx, plan, kernels, options);
       backend.check("allocating the module's parameters and constants");
       return backend;
     } catch (e) {
@@ -452,11 +459,7 @@ export class WebGL2Backend implements Backend {
 
   /** A buffer of `n` elements must fit a texture of `GL_ROW x MAX_TEXTURE_SIZE` texels. */
   private checkSize(n: number, what: string): void {
-    const max = GL_ROW * this.ctx.limits.maxTextureSize;
-    if (n > max)
-      throw new NncError(
-        `webgl2: ${what} has ${n} elements, more than a WebGL2 texture holds here (${GL_ROW} x ${this.ctx.limits.maxTextureSize} = ${max} on ${this.ctx.renderer})`,
-      );
+    checkTextureLimits(n, what, this.ctx.limits, this.ctx.renderer);
   }
 
   /** Writes the first `n` elements of `data` into `tex`: whole rows of GL_ROW, then the partial row. */
@@ -890,6 +893,7 @@ export class WebGL2Backend implements Backend {
         }
         gl.drawArrays(gl.TRIANGLES, 0, 3);
         if (checkEach) this.check(where);
+        if (this.checkNumerics) this.checkPass(fn, gpu, launch, p.outputs, texs, symbols);
       });
     });
 
@@ -907,6 +911,38 @@ export class WebGL2Backend implements Backend {
     if (checkEach || out.some((o) => o !== null)) this.check(what);
     set.checked = true;
     return out;
+  }
+
+  /** `checkNumerics`: reads back the `f32` slots a pass wrote and throws at the first NaN or infinity. */
+  private checkPass(
+    fn: FunctionPlan,
+    gpu: KernelPlan,
+    launch: Launch,
+    slots: readonly number[],
+    texs: readonly Tex[],
+    symbols: readonly number[],
+  ): void {
+    const access = need(this.kernels[launch.kernel], `kernel ${launch.kernel}`).access;
+    const reads = access.filter((a) => a === "read").length;
+    for (const slot of slots) {
+      const b = need(launch.buffers[slot], `slot ${slot}`);
+      const spec = need(gpu.buffers[b], `buffer ${b}`);
+      if (spec.dtype !== "f32") continue;
+      const n = evalSize(spec.size, symbols);
+      const values = this.download(need(texs[b], `buffer ${b}`), "f32", n);
+      const bad = firstNonFinite(values, 0, n);
+      if (bad >= 0)
+        throw numericsError(
+          this.plan,
+          fn,
+          "webgl2",
+          launch.kernel,
+          launch.at?.[slot - reads],
+          bad,
+          values[bad]!,
+          n,
+        );
+    }
   }
 
   /**
@@ -1009,6 +1045,34 @@ export class WebGL2Backend implements Backend {
     this.sets.clear();
     this.programs.clear();
   }
+}
+
+/** Bytes of one texel: every buffer is a one-channel 32-bit texture (`R32F` or `R32I`). */
+const TEXEL_BYTES = 4;
+
+/**
+ * Checks that a buffer of `n` elements fits its texture layout ({@link dims}:
+ * rows of `GL_ROW` texels, as many rows as needed) under the context's
+ * `MAX_TEXTURE_SIZE`, which bounds the rows; throws {@link BackendLimitError}
+ * naming the buffer (`what`), its bytes and the limit. Pure, so it is tested
+ * with made-up limits outside a browser.
+ */
+export function checkTextureLimits(
+  n: number,
+  what: string,
+  limits: Pick<GlLimits, "maxTextureSize">,
+  renderer: string,
+): void {
+  const max = limits.maxTextureSize;
+  const { width, height } = dims(n);
+  if (width <= max && height <= max) return;
+  throw new BackendLimitError(
+    "webgl2",
+    what,
+    n * TEXEL_BYTES,
+    Math.min(GL_ROW, max) * max * TEXEL_BYTES,
+    `MAX_TEXTURE_SIZE ${max}: a texture of at most ${Math.min(GL_ROW, max)} x ${max} texels of ${TEXEL_BYTES} bytes on ${renderer}`,
+  );
 }
 
 /**

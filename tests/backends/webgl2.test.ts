@@ -183,7 +183,7 @@ describe("webgl2 limits at creation", () => {
       params: [{ path: "big", dtype: "f32", shape: [2049, 2048] }],
     };
     await expect(create({}, plan)).rejects.toThrow(
-      "webgl2: parameter big has 4196352 elements, more than a WebGL2 texture holds here (2048 x 2048 = 4194304 on fake renderer)",
+      "webgl2: parameter big needs 16785408 bytes, over the limit of 16777216 bytes (MAX_TEXTURE_SIZE 2048: a texture of at most 2048 x 2048 texels of 4 bytes on fake renderer)",
     );
   });
 

@@ -327,9 +327,9 @@ describeBrowser("the WebGL2 backend in headless Chromium", () => {
         { call: "add", args: [[1], [2]] },
       ],
     });
-    expect(r[0]!.error?.name).toBe("NncError");
+    expect(r[0]!.error?.name).toBe("BackendLimitError");
     expect(r[0]!.error?.message).toMatch(
-      /^webgl2: function huge: buffer 1 \(a temporary\) has 1073741824 elements, more than a WebGL2 texture holds here \(2048 x \d+ = \d+ on .+\)$/,
+      /^webgl2: function huge: buffer 1 \(a temporary\) needs 4294967296 bytes, over the limit of \d+ bytes \(MAX_TEXTURE_SIZE \d+: a texture of at most 2048 x \d+ texels of 4 bytes on .+\)$/,
     );
     expect(data(r[1])).toEqual([3]);
   });
