@@ -10,7 +10,7 @@ import { renderDiagnostics } from "../compiler/diagnostics/render.js";
 import { InternalCompilerError } from "../compiler/diagnostics/diagnostic.js";
 import { nncVersion } from "../compiler/paths.js";
 import { compile, isStage, STAGES, type CompileResult, type Stage } from "../compiler/pipeline.js";
-import { trainCommand, TrainCommandError } from "../compiler/driver/train.js";
+import { NumericsReport, trainCommand, TrainCommandError } from "../compiler/driver/train.js";
 import { BACKEND_NAMES, type BackendName } from "../runtime/backends/index.js";
 import { NncError } from "../runtime/errors.js";
 
@@ -189,10 +189,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       "read the data of a loss input from a .csv, .json or .npy file instead of the declared source",
     )
     .option("-I, --include <dir...>", "folders searched for `use` of your own modules")
+    .option(
+      "--check-numerics",
+      "check every kernel's output for NaN and infinity as it runs, and stop at the first with the source expression that produced it (slow: a debugging mode)",
+    )
     .action(
       async (
         file: string,
         opts: {
+          checkNumerics?: boolean;
           steps?: number;
           seed?: number;
           backend: string;
@@ -205,13 +210,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
           include?: string[];
         },
       ) => {
-        const data: Record<string, string> = {};
+        const entries: [string, string][] = [];
         for (const d of opts.data ?? []) {
           const eq = d.indexOf("=");
           if (eq <= 0)
             throw new CommanderError(1, "nnc.badOption", `--data needs input=file, not "${d}"`);
-          data[d.slice(0, eq)] = d.slice(eq + 1);
+          entries.push([d.slice(0, eq), d.slice(eq + 1)]);
         }
+        // fromEntries: an input named `__proto__` is a property, not the prototype
+        const data: Record<string, string> = Object.fromEntries(entries);
         if (!(BACKEND_NAMES as readonly string[]).includes(opts.backend))
           throw new CommanderError(
             1,
@@ -233,6 +240,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             backend: opts.backend as BackendName,
             precision: opts.precision,
+            checkNumerics: opts.checkNumerics === true,
             ...(opts.out !== undefined ? { out: opts.out } : {}),
             ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
             ...(opts.model !== undefined ? { model: opts.model } : {}),
@@ -257,6 +265,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(argv as string[], { from: "user" });
     return status;
   } catch (e) {
+    if (e instanceof NumericsReport) {
+      // like a diagnostic: file:line:col: error: ..., the line and a caret
+      io.err(`${e.rendered}\n`);
+      return 1;
+    }
     if (e instanceof TrainCommandError || e instanceof NncError) {
       // a bad option, a missing data file, an unavailable backend, a non-finite loss…
       io.err(`nnc: ${e.message}\n`);

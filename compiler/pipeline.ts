@@ -193,7 +193,7 @@ export async function compile(
   }
   if (!ir) throw new InternalCompilerError("no IR stage ran");
 
-  const planned = planIrProgram(ir);
+  const planned = planIrProgram(ir, (path) => sources.get(path));
   if (wants("plan")) dumps.push({ stage: "plan", text: printPlans(planned) });
   for (const unit of planned.units) {
     for (const [name, f] of Object.entries(unit.plan.functions)) {

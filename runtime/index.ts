@@ -15,6 +15,7 @@ export {
   ArgumentError,
   CompiledModule,
   ModuleDisposedError,
+  NumericsError,
   type CallOptions,
   type ModuleOptions,
 } from "./module.js";
@@ -29,6 +30,14 @@ export {
   type ConcreteBackendName,
   type ModuleKernels,
 } from "./backends/index.js";
+export { BackendLimitError } from "./errors.js";
+export {
+  MAX_LITERAL_ELEMENTS,
+  MAX_NESTING_DEPTH,
+  MAX_SOURCE_CHARS,
+  MAX_TENSOR_ELEMENTS,
+  TYPED_ARRAY_MAX_LENGTH,
+} from "./limits.js";
 export { CpuBackend, type CpuKernel, type Precision } from "./backends/cpu.js";
 export { WasmBackend } from "./backends/wasm.js";
 export {
@@ -61,6 +70,7 @@ export {
   type ParamSpec,
   type ProgramPlan,
   type SizeExpr,
+  type SourceLocation,
   type StepSpec,
   type TensorSig,
   type WasmKernelSource,

@@ -8,6 +8,7 @@
  * expected type as written in the source.
  */
 import { allocate, hasStorageType, type Precision } from "./backends/cpu.js";
+import { NumericsError } from "./errors.js";
 import {
   createBackend,
   NncError,
@@ -25,9 +26,12 @@ import {
   type TensorSig,
 } from "./plan.js";
 import { flatten, Tensor, type NestedArray, type TensorData, type TensorLike } from "./tensor.js";
+import { MAX_TENSOR_ELEMENTS } from "./limits.js";
 
 /** An argument (or parameter value) has the wrong type, shape or values. */
 export class ArgumentError extends NncError {}
+
+export { NumericsError };
 
 /** A method was called on a module after `dispose()`. */
 export class ModuleDisposedError extends NncError {}
@@ -40,6 +44,13 @@ export interface ModuleOptions {
   readonly seed?: number;
   /** Storage of `f32` data on the CPU: `"f32"` (default) or `"f64"` (CPU only). */
   readonly precision?: Precision;
+  /**
+   * Check the output of every kernel for NaN and infinities as it runs, and
+   * stop the call at the first with a {@link NumericsError} naming the kernel
+   * and the source expression it computes (default false). A debugging mode:
+   * every output is scanned, and on a GPU read back after each kernel.
+   */
+  readonly checkNumerics?: boolean;
 }
 
 /** Options of {@link CompiledModule.call}. */
@@ -93,7 +104,10 @@ export class CompiledModule {
       throw new ArgumentError(
         `precision "${precision}" is not available on backend "${backend}", which computes in f32; use precision "f32", or backend "cpu" for f64`,
       );
-    const impl = await createBackend(backend, plan, kernels, precision);
+    const checkNumerics = options.checkNumerics ?? false;
+    if (typeof checkNumerics !== "boolean")
+      throw new ArgumentError(`checkNumerics must be true or false, got ${String(checkNumerics)}`);
+    const impl = await createBackend(backend, plan, kernels, precision, { checkNumerics });
     const module = new CompiledModule(plan, impl);
     if (plan.init !== null) {
       // the seed is an i32 scalar; seeds in [2^31, 2^32) keep their bits
@@ -186,11 +200,10 @@ export class CompiledModule {
     const impl = this.live(what);
     const specs = this.plan.params.filter(keep);
     const values = await Promise.all(specs.map((p) => impl.readParam(p.path)));
-    const out: Record<string, Tensor> = {};
-    specs.forEach((p, k) => {
-      out[p.path] = new Tensor(p.dtype, [...p.shape], values[k]!);
-    });
-    return out;
+    // fromEntries: a parameter named `__proto__` is a property, not the prototype
+    return Object.fromEntries(
+      specs.map((p, k) => [p.path, new Tensor(p.dtype, [...p.shape], values[k]!)]),
+    );
   }
 
   private write(
@@ -560,10 +573,26 @@ export function prepareArguments(
     raw.kind === "shaped" ? raw.shape : inferFlat(raw, sigs[k]!, k, b, subjects[k]!),
   );
   shapes.forEach((shape, k) => checkShape(shape, sigs[k]!, k, b, subjects[k]!));
+  checkTensorSizes(fn, b);
   const inputs = raws.map((raw, k) =>
     toStorage(raw, shapes[k]!, sigs[k]!, subjects[k]!, precision),
   );
   return { symbols: b.values.map((v) => v ?? 0), inputs };
+}
+
+/**
+ * Throws when the sizes bound from the arguments make a tensor of `fn` (an
+ * input, an intermediate or an output) larger than {@link MAX_TENSOR_ELEMENTS}:
+ * the compiler checks static shapes, this checks shapes with size symbols.
+ */
+function checkTensorSizes(fn: FunctionPlan, b: Bindings): void {
+  for (const spec of fn.buffers) {
+    const n = b.evaluate(spec.size);
+    if (n === undefined || n <= MAX_TENSOR_ELEMENTS) continue;
+    throw new ArgumentError(
+      `${fn.name}: a tensor of ${n} elements${b.describe([spec.size], -1)} is over the limit of ${MAX_TENSOR_ELEMENTS} (2^31 - 1) elements per tensor`,
+    );
+  }
 }
 
 /** Validates and converts one value against a signature with concrete or already bound sizes. */

@@ -42,6 +42,25 @@ export interface StepSpec {
   readonly kernel: string;
   readonly inputs: readonly number[];
   readonly output: number;
+  /** What the step computes in the source: an index into {@link ProgramPlan.sources}. */
+  readonly at?: number;
+}
+
+/**
+ * Where a kernel's output comes from in the source, for run-time reports
+ * (`checkNumerics`). The file is named without its folders (`mlp.nn`;
+ * `stdlib/nn.nn` for the standard library), so builds do not depend on where
+ * the sources lie.
+ */
+export interface SourceLocation {
+  readonly file: string;
+  /** 1-based line and column of the expression. */
+  readonly line: number;
+  readonly col: number;
+  /** The operation computed there, like `log`, `/` or `matmul`. */
+  readonly op: string;
+  /** The expression's source text when it is short and on one line. */
+  readonly text?: string;
 }
 
 export interface FunctionPlan {
@@ -89,6 +108,11 @@ export interface Launch {
    * and ignore workgroups past the end.
    */
   readonly grid: readonly { readonly size: SizeExpr; readonly per: number }[];
+  /**
+   * What each write slot holds in the source (in slot order, after the
+   * reads): an index into {@link ProgramPlan.sources}, or -1 where unknown.
+   */
+  readonly at?: readonly number[];
 }
 
 /** A GPU kernel as printed for one target. */
@@ -197,6 +221,8 @@ export interface ProgramPlan {
    * the seed; its outputs are in `params` order. Absent when there are no params.
    */
   readonly init: FunctionPlan | null;
+  /** The source locations that steps and launches name by index (`at`). */
+  readonly sources?: readonly SourceLocation[];
 }
 
 /** Evaluates a size expression given the values of the plan's symbols. */

@@ -32,11 +32,15 @@ export function adjoints(g: Graph, l: Node): Map<number, Node> {
     const n = nodes[k]!;
     const a = adj.get(n.id);
     if (!a || !n.inputs.some((i) => active.has(i.id))) continue;
+    // the nodes of a rule carry the span of the expression they differentiate (run-time reports)
+    const outer = g.currentSpan;
+    g.currentSpan = n.span ?? outer;
     const contribs = vjp(g, n, a);
     n.inputs.forEach((x, i) => {
       const c = contribs[i];
       if (c && active.has(x.id)) adj.set(x.id, add(g, adj.get(x.id) ?? null, c)!);
     });
+    g.currentSpan = outer;
   }
   return adj;
 }

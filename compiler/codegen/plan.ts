@@ -17,9 +17,11 @@ import type {
   ParamSpec,
   ProgramPlan,
   SizeExpr,
+  SourceLocation,
   StepSpec,
   TensorSig,
 } from "../../runtime/plan.js";
+import type { SourceFile } from "../ast/span.js";
 import { Dims, shapesEqual, type Dim } from "../core/dim.js";
 import { invariant } from "../diagnostics/diagnostic.js";
 import { reachable, type Graph } from "../ir/build.js";
@@ -44,6 +46,8 @@ export interface PlanInput {
    * gathers (`compiler/opt/scatter.ts`); the CPU plan keeps them.
    */
   readonly graph?: Graph;
+  /** The source files by the path spans record, for the expression text of source locations. */
+  readonly sources?: (path: string) => SourceFile | undefined;
 }
 
 /** A fused GPU kernel of the plan, named as its launches name it. */
@@ -127,7 +131,85 @@ class GpuKernelTable {
   }
 }
 
+/** Operators shown as written; other ops by their name. */
+const OPERATOR: Readonly<Record<string, string>> = {
+  add: "+",
+  sub: "-",
+  mul: "*",
+  div: "/",
+  pow: "^",
+  mod: "%",
+  eq: "==",
+  ne: "!=",
+  lt: "<",
+  le: "<=",
+  gt: ">",
+  ge: ">=",
+  and: "&&",
+  or: "||",
+};
+
+/** What a node computes, for run-time reports: `log`, `/`, `sum`, `matmul`. */
+function opName(n: Node): string {
+  switch (n.op) {
+    case "unary":
+      return n.fn === "neg" ? "unary -" : n.fn;
+    case "binary":
+      return OPERATOR[n.fn] ?? n.fn;
+    case "reduce":
+      return `${n.fn} over axes ${n.axes.join(", ")}`;
+    default:
+      return n.op;
+  }
+}
+
+/** Longest expression text kept in a source location. */
+const MAX_TEXT = 60;
+
+/**
+ * The nodes' source locations, deduplicated, in order of first use. A file is
+ * named without its folders (a standard-library file as `stdlib/<name>`), so
+ * the module is the same wherever its sources lie.
+ */
+class SourceTable {
+  private readonly byKey = new Map<string, number>();
+  readonly list: SourceLocation[] = [];
+
+  constructor(private readonly sources: PlanInput["sources"]) {}
+
+  indexOf(n: Node): number {
+    const span = n.span;
+    if (span === undefined || span.line < 1) return -1;
+    const op = opName(n);
+    const key = `${span.file}\0${span.start}\0${span.end}\0${op}`;
+    const known = this.byKey.get(key);
+    if (known !== undefined) return known;
+    const parts = span.file.split(/[\\/]/);
+    const name = parts[parts.length - 1] ?? span.file;
+    const file = parts[parts.length - 2] === "stdlib" ? `stdlib/${name}` : name;
+    const source = this.sources?.(span.file)?.text.slice(span.start, span.end);
+    const text =
+      source !== undefined &&
+      source.length > 0 &&
+      source.length <= MAX_TEXT &&
+      !/[\r\n]/.test(source)
+        ? source
+        : undefined;
+    const index = this.list.length;
+    this.byKey.set(key, index);
+    this.list.push({
+      file,
+      line: span.line,
+      col: span.col,
+      op,
+      ...(text !== undefined ? { text } : {}),
+    });
+    return index;
+  }
+}
+
 interface Tables {
+  readonly sourceTable: SourceTable;
   readonly kernels: KernelTable;
   readonly gpuKernels: GpuKernelTable;
   readonly limits: KernelLimits;
@@ -187,7 +269,13 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
       default: {
         const kernel = t.kernels.nameOf(renderKernelBody(n, fn.symbols));
         const inputs = n.inputs.map(bufferFor);
-        steps.push({ kernel, inputs, output: add(n, { kind: "temp" }) });
+        const at = t.sourceTable.indexOf(n);
+        steps.push({
+          kernel,
+          inputs,
+          output: add(n, { kind: "temp" }),
+          ...(at >= 0 ? { at } : {}),
+        });
       }
     }
   }
@@ -199,10 +287,14 @@ function planFunction(fn: IrFunction, t: Tables): FunctionPlan {
   });
   const gpu: KernelPlan = {
     buffers: fused.buffers,
-    launches: fused.launches.map((l) => ({
-      ...l,
-      kernel: t.gpuKernels.nameOf(fused.kernels[Number(l.kernel)]!),
-    })),
+    launches: fused.launches.map((l, k) => {
+      const at = (fused.writers[k] ?? []).map((n) => t.sourceTable.indexOf(n));
+      return {
+        ...l,
+        kernel: t.gpuKernels.nameOf(fused.kernels[Number(l.kernel)]!),
+        ...(at.some((i) => i >= 0) ? { at } : {}),
+      };
+    }),
     outputs: fused.outputs,
     updates: fused.updates,
   };
@@ -261,6 +353,7 @@ export function planProgram(input: PlanInput): PlanResult {
     byPath.set(p.path, p);
   }
   const t: Tables = {
+    sourceTable: new SourceTable(input.sources),
     kernels: new KernelTable(),
     gpuKernels: new GpuKernelTable(),
     limits: input.limits ?? DEFAULT_LIMITS,
@@ -269,11 +362,13 @@ export function planProgram(input: PlanInput): PlanResult {
     graph: input.graph,
   };
 
-  const functions: Record<string, FunctionPlan> = {};
+  // by name: built with fromEntries, so that a function named `__proto__` is a property
+  const planned: [string, FunctionPlan][] = [];
   for (const fn of input.functions) {
-    invariant(!Object.hasOwn(functions, fn.name), `function ${fn.name} planned twice`);
-    functions[fn.name] = planFunction(fn, t);
+    invariant(!planned.some(([n]) => n === fn.name), `function ${fn.name} planned twice`);
+    planned.push([fn.name, planFunction(fn, t)]);
   }
+  const functions: Record<string, FunctionPlan> = Object.fromEntries(planned);
 
   let init: FunctionPlan | null = null;
   if (input.init !== null) {
@@ -301,7 +396,13 @@ export function planProgram(input: PlanInput): PlanResult {
   }
 
   return {
-    plan: { params, constants: t.constants.list, functions, init },
+    plan: {
+      params,
+      constants: t.constants.list,
+      functions,
+      init,
+      ...(t.sourceTable.list.length > 0 ? { sources: t.sourceTable.list } : {}),
+    },
     kernels: t.kernels.list,
     gpuKernels: t.gpuKernels.list,
   };

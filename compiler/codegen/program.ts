@@ -9,6 +9,7 @@ import type {
   ProgramPlan,
   WasmProgramSource,
 } from "../../runtime/plan.js";
+import type { SourceFile } from "../ast/span.js";
 import type { IrProgram } from "../lower/lower.js";
 import { FUNCTIONS_CLASS } from "../check/elaborate.js";
 import type { CheckedTrain } from "../check/types.js";
@@ -48,8 +49,14 @@ export interface PlannedProgram {
 
 export { FUNCTIONS_CLASS };
 
-/** Plans every unit. */
-export function planIrProgram(ir: IrProgram): PlannedProgram {
+/**
+ * Plans every unit. `sources` gives the text of the files spans name, for the
+ * expression text of the plans' source locations (`checkNumerics` reports).
+ */
+export function planIrProgram(
+  ir: IrProgram,
+  sources?: (path: string) => SourceFile | undefined,
+): PlannedProgram {
   const kernels: KernelSource[] = [];
   const byBody = new Map<string, string>();
   const units: PlannedUnit[] = [];
@@ -96,8 +103,10 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
           }
         : {}),
     });
-    const functions: Record<string, ProgramPlan["functions"][string]> = {};
-    for (const [name, f] of Object.entries(plan.functions)) functions[name] = fix(f);
+    // fromEntries: a function named `__proto__` stays a property
+    const functions: Record<string, ProgramPlan["functions"][string]> = Object.fromEntries(
+      Object.entries(plan.functions).map(([name, f]) => [name, fix(f)]),
+    );
     return { ...plan, functions, init: plan.init ? fix(plan.init) : null };
   };
   for (const m of ir.models) {
@@ -106,6 +115,7 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
       params: m.params,
       init: m.init,
       graph: ir.graph,
+      ...(sources ? { sources } : {}),
     });
     units.push({
       name: m.name,
@@ -121,6 +131,7 @@ export function planIrProgram(ir: IrProgram): PlannedProgram {
       params: [],
       init: null,
       graph: ir.graph,
+      ...(sources ? { sources } : {}),
     });
     units.push({
       name: FUNCTIONS_CLASS,

@@ -12,7 +12,10 @@ import { mkdirSync, writeFileSync, renameSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { onHost, type BackendName } from "../../runtime/backends/index.js";
 import type { Precision } from "../../runtime/backends/cpu.js";
+import { NumericsError } from "../../runtime/errors.js";
+import type { CompiledModule } from "../../runtime/module.js";
 import { Tensor } from "../../runtime/tensor.js";
+import type { SourceFile } from "../ast/span.js";
 import { DataError, Dataset, samplePoints, type DataSpec } from "../../runtime/train/data.js";
 import { evaluateAccuracy, evaluateMean } from "../../runtime/train/evaluate.js";
 import { formatNumber } from "../../runtime/train/format.js";
@@ -45,6 +48,8 @@ export interface TrainCommandOptions {
   readonly seed?: number;
   readonly backend?: BackendName;
   readonly precision?: Precision;
+  /** Check every kernel's output for NaN and infinities (`--check-numerics`); the first stops training. */
+  readonly checkNumerics?: boolean;
   /** Folder for the checkpoint, plots and summary (default `runs/<file name>`). */
   readonly out?: string;
   /** A checkpoint to continue from. */
@@ -95,6 +100,55 @@ const PRINTED_COLUMNS = 12;
 
 /** Thrown for a problem the user can fix (no train declaration, a bad option); printed without a stack. */
 export class TrainCommandError extends Error {}
+
+/**
+ * A {@link NumericsError} of `--check-numerics`, rendered against the sources
+ * like a diagnostic: `file:line:col: error: ...`, the line and a caret.
+ */
+export class NumericsReport extends TrainCommandError {
+  constructor(
+    readonly error: NumericsError,
+    readonly rendered: string,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * `file:line:col: error: <what>` for a numerics error, with the source line
+ * and a caret under the expression when the file is among `sources` (the
+ * location names the file without its folders; it is matched by name).
+ */
+export function renderNumericsError(
+  e: NumericsError,
+  sources: ReadonlyMap<string, SourceFile>,
+): string {
+  const loc = e.location;
+  const what = `${String(e.value)} in function ${e.functionName}: kernel ${e.kernel} wrote it at element ${e.index} of ${e.size} (backend ${e.backend})`;
+  if (loc === null)
+    return `error: ${what}; the module does not record where this kernel comes from`;
+  const nameOf = (p: string): string => {
+    const parts = p.split(/[\\/]/);
+    const name = parts[parts.length - 1] ?? p;
+    return parts[parts.length - 2] === "stdlib" ? `stdlib/${name}` : name;
+  };
+  const file = [...sources.values()].find((f) => nameOf(f.path) === loc.file);
+  const path = file?.path ?? loc.file;
+  const expr = loc.text !== undefined ? `\`${loc.text}\` (${loc.op})` : loc.op;
+  const lines = [`${path}:${loc.line}:${loc.col}: error: ${expr} produced ${what}`];
+  const text = file?.lineText(loc.line);
+  if (text !== undefined && text.length > 0) {
+    const gutter = String(loc.line).length;
+    const lead = text.slice(0, loc.col - 1).replace(/[^\t]/g, " ");
+    const width = Math.max(1, Math.min(loc.text?.length ?? 1, text.length - loc.col + 1));
+    lines.push(
+      `${" ".repeat(gutter)} |`,
+      `${loc.line} | ${text}`,
+      `${" ".repeat(gutter)} | ${lead}${"^".repeat(width)}`,
+    );
+  }
+  return lines.join("\n");
+}
 
 function pickUnit(
   result: CompileResult,
@@ -330,12 +384,23 @@ export async function trainCommand(
       backend: options.backend ?? "auto",
       seed,
       precision: options.precision ?? "f32",
+      checkNumerics: options.checkNumerics ?? false,
     },
     result.planned.gpuKernels,
     result.planned.glslKernels,
     result.planned.wasmProgram,
   );
   try {
+    return await trainWith(module);
+  } catch (e) {
+    if (e instanceof NumericsError)
+      throw new NumericsReport(e, renderNumericsError(e, result.sources));
+    throw e;
+  } finally {
+    module.dispose();
+  }
+
+  async function trainWith(module: CompiledModule): Promise<TrainReport> {
     let startStep = 0;
     if (options.resume) {
       const ckpt = await loadCheckpoint(options.resume);
@@ -385,10 +450,11 @@ export async function trainCommand(
     for (const call of cfg.show)
       shows.push({ fn: call.fn, data: await callData("show", call, unit, seed, baseDir) });
     const evaluateAll = async (): Promise<Record<string, number>> => {
-      const values: Record<string, number> = {};
+      const values: [string, number][] = [];
       for (const e of evals)
-        values[e.fn] = await evaluateMean(module, e.fn, e.data, evalBatch, seed);
-      return values;
+        values.push([e.fn, await evaluateMean(module, e.fn, e.data, evalBatch, seed)]);
+      // fromEntries: a function named `__proto__` is a property, not the prototype
+      return Object.fromEntries(values);
     };
     const during: Record<string, number>[] = [];
     const progress = new Progress({
@@ -456,35 +522,42 @@ export async function trainCommand(
       );
     }
     const evaluations = await evaluateAll();
-    const shown: Record<string, ShownOutput> = {};
+    const shownEntries: [string, ShownOutput][] = [];
     const shownLines: string[] = [];
+    /**
+     * Image file names taken, lower-cased, so that functions whose names differ
+     * only in case get distinct files on every file system (and none is the loss curve).
+     */
+    const svgNames = new Set<string>(["loss"]);
     for (const sh of shows) {
       const [out] = await module.call(sh.fn, sh.data.args(0, seed));
       if (!out) throw new TrainCommandError(`show = ${sh.fn}(...): the function returned nothing`);
       const type = `${out.dtype}[${out.shape.join(", ")}]`;
       const images = imageStack(out);
       if (images) {
-        const path = join(outDir, `${sh.fn}.svg`);
+        let svg = sh.fn;
+        for (let k = 2; svgNames.has(svg.toLowerCase()); k++) svg = `${sh.fn}_${k}`;
+        svgNames.add(svg.toLowerCase());
+        const path = join(outDir, `${svg}.svg`);
         writeFile(
           path,
           imageRowSvg({ ...images, values: out.data, title: `${unit.name}.${sh.fn}` }),
         );
         files.push(path);
-        shown[sh.fn] = { dtype: out.dtype, shape: [...out.shape], file: path };
+        shownEntries.push([sh.fn, { dtype: out.dtype, shape: [...out.shape], file: path }]);
         shownLines.push(
           `${sh.fn}: ${type}, ${images.count} image${images.count === 1 ? "" : "s"} in ${path}`,
         );
       } else {
-        shown[sh.fn] = {
-          dtype: out.dtype,
-          shape: [...out.shape],
-          file: null,
-          values: storedValues(out),
-        };
+        shownEntries.push([
+          sh.fn,
+          { dtype: out.dtype, shape: [...out.shape], file: null, values: storedValues(out) },
+        ]);
         shownLines.push(`${sh.fn}: ${type}`, ...previewLines(out).map((l) => `  ${l}`));
       }
     }
 
+    const shown: Record<string, ShownOutput> = Object.fromEntries(shownEntries);
     const state = await module.state();
     const ckpt = join(outDir, "checkpoint.safetensors");
     await saveCheckpoint(ckpt, state, {
@@ -551,7 +624,5 @@ export async function trainCommand(
       shown,
       files,
     };
-  } finally {
-    module.dispose();
   }
 }

@@ -66,9 +66,19 @@ export interface FusedFunction {
   readonly launches: readonly Launch[];
   readonly outputs: readonly number[];
   readonly updates: readonly { readonly path: string; readonly buffer: number }[];
+  /** The IR node each launch computes into each of its write slots (parallel to `launches`), for source locations. */
+  readonly writers: readonly (readonly Node[])[];
 }
 
 const CORE_OPS = new Set(["reduce", "argmax", "matmul", "scatter_add"]);
+
+/**
+ * Most nodes on one chain of inlined nodes in a kernel. Building a kernel and
+ * printing it recurse once per inlined node, so an elementwise chain of any
+ * length (a 100,000-term sum) is cut into kernels of at most this depth, which
+ * also keeps generated shader expressions far from GPU compilers' nesting limits.
+ */
+const MAX_FUSED_DEPTH = 128;
 const ALIAS_OPS = new Set(["reshape", "stop_gradient"]);
 const ELEMENTWISE = new Set(["unary", "binary", "select", "cast"]);
 const MOVEMENT = new Set([
@@ -149,6 +159,8 @@ class Grouper implements Grouping {
   private readonly feedsMatmul: Uint8Array;
   private readonly ident: Uint8Array;
   private readonly absorbedInto: (number | undefined)[];
+  // per position: the longest chain of inlined nodes from it up to its kernel's node
+  private readonly depth: Uint32Array;
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -184,6 +196,7 @@ class Grouper implements Grouping {
     this.feedsMatmul = new Uint8Array(count);
     this.ident = new Uint8Array(count);
     this.absorbedInto = new Array<number | undefined>(count);
+    this.depth = new Uint32Array(count);
     this.decide(count - 1);
   }
 
@@ -204,6 +217,7 @@ class Grouper implements Grouping {
       this.kroots[k] = undefined;
       this.feedsMatmul[k] = 0;
       this.ident[k] = 0;
+      this.depth[k] = 0;
     }
     this.decide(from);
   }
@@ -217,9 +231,11 @@ class Grouper implements Grouping {
       const targets = new Set<number>();
       let viaMatmul = false;
       let identical = true;
+      let depth = 1;
       for (const p of this.users[k]!) {
         const u = nodes[p]!;
         const uMaterialized = materialized.has(u.id);
+        if (!uMaterialized) depth = Math.max(depth, this.depth[p]! + 1);
         if (uMaterialized) targets.add(u.id);
         else for (const t of this.kroots[p] ?? []) targets.add(t);
         if (u.op === "matmul" || (this.feedsMatmul[p] === 1 && !uMaterialized)) viaMatmul = true;
@@ -244,6 +260,7 @@ class Grouper implements Grouping {
           this.coreOf.set(t, n);
           this.absorbedInto[k] = t;
           this.kroots[k] = targets;
+          this.depth[k] = depth;
           continue;
         }
         inline = false;
@@ -251,8 +268,12 @@ class Grouper implements Grouping {
         const cheap = this.cheap[k] === 1;
         if (viaMatmul && !MOVEMENT.has(n.op) && !(cheap && n.op !== "random")) inline = false;
         else inline = targets.size <= 1 || cheap || MOVEMENT.has(n.op);
+        // a long chain (`y = y * a + b` many times) is cut into kernels of bounded depth:
+        // the kernel builder and the renderers recurse once per inlined node
+        if (depth > MAX_FUSED_DEPTH) inline = false;
       }
       if (inline) {
+        this.depth[k] = depth;
         this.kroots[k] = targets;
         if (viaMatmul) this.feedsMatmul[k] = 1;
         if (identical) this.ident[k] = 1;
@@ -680,9 +701,10 @@ function tryFuse(
   // one over it is built to know for sure. Splits are therefore the ones that
   // building every kernel in order finds.
   const limit = ctx.limits.maxStorageBuffersPerShaderStage;
+  const writerOf = new Map<number, Node>();
   for (const n of nodes) {
     if (!grouping.materialized.has(n.id)) continue;
-    add(keyOf(n), n, { kind: "temp" });
+    writerOf.set(add(keyOf(n), n, { kind: "temp" }), n);
     if (readBound(n, grouping, bufferOf, limit) + 1 <= limit) continue;
     const core = CORE_OPS.has(n.op) ? n : (grouping.coreOf.get(n.id) ?? null);
     const kb = new KernelBuilder(fn, grouping, bufferOf, n, core);
@@ -724,6 +746,7 @@ function tryFuse(
   const reuseKey = (spec: BufferSpec): string => `${spec.dtype} ${JSON.stringify(spec.size)}`;
   const free = new Map<string, number[]>();
   const launches: Launch[] = [];
+  const writers: Node[][] = [];
   const release = (logical: number): void => {
     const key = reuseKey(buffers[logical]!);
     const list = free.get(key);
@@ -746,6 +769,16 @@ function tryFuse(
       buffers: [...b.reads.map((r) => remap.get(r)!), ...outs],
       grid: b.grid,
     });
+    writers.push(
+      b.writes.map((logical) => {
+        const n = writerOf.get(logical);
+        invariant(
+          n !== undefined,
+          `${fn.name}: a kernel writes buffer ${logical}, which no node owns`,
+        );
+        return n;
+      }),
+    );
     for (const r of new Set(b.reads))
       if (lastRead.get(r) === k && !pinned.has(r) && buffers[r]!.source.kind === "temp") release(r);
     // a value nobody reads (and no output) frees its buffer at once
@@ -760,6 +793,7 @@ function tryFuse(
       launches,
       outputs: fn.outputs.map(phys),
       updates: (fn.updates ?? []).map((u) => ({ path: u.path, buffer: phys(u.node) })),
+      writers,
     },
   };
 }

@@ -29,6 +29,7 @@ import type {
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import { CpuBackend, type CpuKernel, type Precision } from "./cpu.js";
+import type { BackendOptions } from "./numerics.js";
 import { glContext, WebGL2Backend } from "./webgl2.js";
 import { WasmBackend, wasmUnsupported } from "./wasm.js";
 import { gpuContext, WebGpuBackend } from "./webgpu.js";
@@ -176,7 +177,9 @@ function checkGpuModule(
     );
   const language = LANGUAGE[name];
   const missing = allFunctions(plan).find((f) => f.gpu === undefined);
-  const none = table === undefined || Object.keys(table).length === 0;
+  // a module whose functions launch no kernel (reshapes, identities) has an empty table, and runs
+  const launches = allFunctions(plan).some((f) => (f.gpu?.launches.length ?? 0) > 0);
+  const none = table === undefined || (launches && Object.keys(table).length === 0);
   if (none || missing !== undefined)
     throw new BackendUnavailableError(
       name,
@@ -234,29 +237,30 @@ export async function createBackend(
   plan: ProgramPlan,
   kernels: ModuleKernels,
   precision: Precision,
+  options: BackendOptions = {},
 ): Promise<Backend> {
   const concrete: string = name === "auto" ? await pick(plan, kernels, precision) : name;
   switch (concrete) {
     case "cpu":
       checkKernels(plan, kernels.cpu, "cpu");
-      return new CpuBackend(plan, kernels.cpu, precision);
+      return new CpuBackend(plan, kernels.cpu, precision, options);
     case "webgpu": {
       checkGpuModule("webgpu", plan, kernels.wgsl, precision);
       const wgsl = kernels.wgsl ?? {};
       checkGpuKernels(plan, wgsl, "WGSL");
-      return WebGpuBackend.create(plan, wgsl);
+      return WebGpuBackend.create(plan, wgsl, undefined, options);
     }
     case "wasm": {
       checkGpuModule("wasm", plan, kernels.wasm?.kernels, precision);
       const wasm = kernels.wasm ?? { code: "", kernels: {} };
       checkGpuKernels(plan, wasm.kernels, "WebAssembly");
-      return WasmBackend.create(plan, wasm);
+      return WasmBackend.create(plan, wasm, options);
     }
     case "webgl2": {
       checkGpuModule("webgl2", plan, kernels.glsl, precision);
       const glsl = kernels.glsl ?? {};
       checkGpuKernels(plan, glsl, "GLSL");
-      return WebGL2Backend.create(plan, glsl);
+      return WebGL2Backend.create(plan, glsl, undefined, options);
     }
     default:
       throw unknown(concrete);
@@ -281,3 +285,4 @@ async function pick(
 }
 
 export { BackendUnavailableError, NncError };
+export type { BackendOptions };

@@ -12,17 +12,20 @@
  * Kernels get scratch memory from the import `env.scratch`: a bump region
  * above everything allocated, reset before each launch.
  */
-import { BackendUnavailableError, NncError } from "../errors.js";
+import { BackendLimitError, BackendUnavailableError, NncError } from "../errors.js";
+import { WASM_MAX_PAGES, WASM_PAGE_BYTES } from "../limits.js";
 import {
   evalSize,
   type DTypeName,
   type FunctionPlan,
   type KernelPlan,
+  type Launch,
   type ProgramPlan,
   type WasmProgramSource,
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import type { Backend } from "./index.js";
+import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
 
 const PAGE = 65536;
 const ALIGN = 16;
@@ -210,6 +213,15 @@ class Heap {
   private reserve(bytes: number, what: string): void {
     const have = this.memory.buffer.byteLength;
     if (bytes <= have) return;
+    const max = WASM_MAX_PAGES * WASM_PAGE_BYTES;
+    if (bytes > max)
+      throw new BackendLimitError(
+        "wasm",
+        what,
+        bytes,
+        max,
+        "4 GiB of WebAssembly memory, 65536 pages",
+      );
     // at least double (amortized growth), at most what the engine allows
     const pages = Math.ceil(bytes / PAGE) - have / PAGE;
     const want = Math.max(pages, Math.min(have / PAGE, 65536 - have / PAGE));
@@ -219,8 +231,13 @@ class Heap {
       try {
         this.memory.grow(pages);
       } catch (e) {
-        throw new NncError(
-          `wasm: out of memory: ${what} needs ${bytes} bytes of WebAssembly memory (${messageOf(e)})`,
+        // the engine or the host refused: its own limit is below the 4 GiB of wasm32
+        throw new BackendLimitError(
+          "wasm",
+          what,
+          bytes,
+          have,
+          `WebAssembly.Memory.grow failed at ${have} bytes: ${messageOf(e)}`,
         );
       }
     }
@@ -288,6 +305,13 @@ class Heap {
 
   sizeOf(at: number): number {
     return this.sizes.get(at) ?? 0;
+  }
+
+  /** Bytes in allocated regions (what the backend holds, without free holes and scratch). */
+  get live(): number {
+    let n = 0;
+    for (const size of this.sizes.values()) n += size;
+    return n;
   }
 
   /** Starts a launch's scratch: everything above the allocated regions. */
@@ -374,12 +398,25 @@ export class WasmBackend implements Backend {
     { at: number; readonly dtype: DTypeName; readonly n: number }
   >();
   private readonly constants: number[] = [];
+  /** With `checkNumerics`: the write slots of each kernel, whose `f32` outputs are scanned after it runs. */
+  private readonly checked: Map<string, number[]> | null;
   private constructor(
-    plan: ProgramPlan,
+    private readonly plan: ProgramPlan,
     memory: WebAssembly.Memory,
     private readonly kernels: Map<string, Kernel>,
     relaxed: boolean,
+    program: WasmProgramSource,
+    options: BackendOptions,
   ) {
+    this.checked =
+      options.checkNumerics === true
+        ? new Map(
+            Object.entries(program.kernels).map(([name, k]) => [
+              name,
+              k.access.flatMap((a, slot) => (a === "write" ? [slot] : [])),
+            ]),
+          )
+        : null;
     this.adapter = relaxed ? "WebAssembly relaxed SIMD" : "WebAssembly SIMD";
     this.current = new Heap(memory);
     for (const p of plan.params) {
@@ -401,7 +438,11 @@ export class WasmBackend implements Backend {
    * Every launch of `plan` must name a kernel of `program` with as many slots
    * as it binds (checked by `createBackend`); the instance must export each.
    */
-  static async create(plan: ProgramPlan, program: WasmProgramSource): Promise<WasmBackend> {
+  static async create(
+    plan: ProgramPlan,
+    program: WasmProgramSource,
+    options: BackendOptions = {},
+  ): Promise<WasmBackend> {
     checkWasm();
     const { module, bytes, relaxed } = await compileProgram(program);
     const pages = Math.max(1, importedMemoryPages(bytes));
@@ -430,7 +471,7 @@ export class WasmBackend implements Backend {
         );
       kernels.set(name, f as Kernel);
     }
-    const backend = new WasmBackend(plan, memory, kernels, relaxed);
+    const backend = new WasmBackend(plan, memory, kernels, relaxed, program, options);
     heap = backend.heap;
     return backend;
   }
@@ -443,6 +484,11 @@ export class WasmBackend implements Backend {
   /** Bytes of WebAssembly memory this backend holds (it grows, never shrinks); 0 once disposed. */
   get memoryBytes(): number {
     return this.current?.memory.buffer.byteLength ?? 0;
+  }
+
+  /** Bytes of that memory in allocated regions (parameters, constants, a running call's buffers); 0 once disposed. */
+  get allocatedBytes(): number {
+    return this.current?.live ?? 0;
   }
 
   private live(what: string): void {
@@ -542,6 +588,7 @@ export class WasmBackend implements Backend {
         } finally {
           heap.refresh();
         }
+        if (this.checked !== null) this.checkLaunch(fn, gpu, launch, addrs, symbols);
       }
 
       const out: (TensorData | null)[] = fn.outputs.map((o, index) => {
@@ -556,6 +603,37 @@ export class WasmBackend implements Backend {
     } finally {
       for (const at of owned) heap.release(at);
     }
+  }
+
+  /** `checkNumerics`: throws at the first NaN or infinity among the launch's `f32` outputs. */
+  private checkLaunch(
+    fn: FunctionPlan,
+    gpu: KernelPlan,
+    launch: Launch,
+    addrs: readonly number[],
+    symbols: readonly number[],
+  ): void {
+    const heap = this.heap;
+    const slots = this.checked?.get(launch.kernel) ?? [];
+    slots.forEach((slot, w) => {
+      const b = need(launch.buffers[slot], `slot ${slot}`);
+      const spec = need(gpu.buffers[b], `buffer ${b}`);
+      if (spec.dtype !== "f32") return;
+      const n = evalSize(spec.size, symbols);
+      const base = need(addrs[b], `buffer ${b}`) >> 2;
+      const bad = firstNonFinite(heap.f32, base, n);
+      if (bad >= 0)
+        throw numericsError(
+          this.plan,
+          fn,
+          "wasm",
+          launch.kernel,
+          launch.at?.[w],
+          bad,
+          heap.f32[base + bad]!,
+          n,
+        );
+    });
   }
 
   /**

@@ -10,17 +10,19 @@
  * In browsers the device comes from `navigator.gpu`; in Node from the
  * optional npm package `webgpu` (Dawn), which needs a Vulkan driver.
  */
-import { BackendUnavailableError, NncError } from "../errors.js";
+import { BackendLimitError, BackendUnavailableError, NncError } from "../errors.js";
 import {
   evalSize,
   type DTypeName,
   type FunctionPlan,
   type GpuKernelSource,
   type KernelPlan,
+  type Launch,
   type ProgramPlan,
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import type { Backend } from "./index.js";
+import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
 
 /** Returns a WebGPU entry point (`navigator.gpu` or Dawn's `create([])`), or null when there is none. */
 export type GpuLoader = () => Promise<GPU | null | undefined>;
@@ -41,6 +43,12 @@ export interface GpuContext {
   readonly software: boolean;
   /** Why the device was lost, once it is. */
   lost: string | null;
+  /**
+   * Whether the device was opened for one module only (with a loader set by
+   * {@link setGpuLoader}): that module destroys it when disposed. The shared
+   * device lives as long as the process.
+   */
+  readonly exclusive?: boolean;
 }
 
 const isNode = (): boolean =>
@@ -156,7 +164,7 @@ function adapterName(info: GPUAdapterInfo | undefined): string {
   return head || info.device || info.architecture || info.vendor || "unknown adapter";
 }
 
-async function openContext(loader: GpuLoader): Promise<GpuContext> {
+async function openContext(loader: GpuLoader, exclusive: boolean): Promise<GpuContext> {
   let gpu: GPU | null | undefined;
   try {
     gpu = await loader();
@@ -194,6 +202,7 @@ async function openContext(loader: GpuLoader): Promise<GpuContext> {
     adapterName: adapterName(adapter.info),
     software: isSoftwareAdapter(adapter),
     lost: null,
+    ...(exclusive ? { exclusive } : {}),
   };
   void device.lost.then((info) => {
     ctx.lost = info.message || String(info.reason ?? "unknown reason");
@@ -206,9 +215,9 @@ async function openContext(loader: GpuLoader): Promise<GpuContext> {
  * is remembered; a lost device is replaced on the next request.
  */
 export function gpuContext(): Promise<GpuContext> {
-  if (loaderOverride !== null) return openContext(loaderOverride);
+  if (loaderOverride !== null) return openContext(loaderOverride, true);
   if (shared === null) {
-    const p = openContext(defaultLoader);
+    const p = openContext(defaultLoader, false);
     shared = p;
     p.then(
       (ctx) =>
@@ -295,6 +304,21 @@ interface CallBuffers {
   >;
 }
 
+/** A launch's output copied out for `checkNumerics`: write slot `write` of `launch`, `n` elements. */
+interface Check {
+  readonly launch: Launch;
+  readonly write: number;
+  readonly staging: GPUBuffer;
+  readonly n: number;
+}
+
+/** What {@link WebGpuBackend.encode} submitted: outputs to read, launch outputs to check, the deferred updates. */
+interface Encoded {
+  readonly reads: readonly { index: number; staging: GPUBuffer; n: number }[];
+  readonly checks: readonly Check[];
+  readonly finish: (() => void) | null;
+}
+
 /** A function's parameter updates, and whether each is a swap. */
 interface Update {
   readonly path: string;
@@ -321,13 +345,18 @@ export class WebGpuBackend implements Backend {
   /** Calls run one at a time: staging and temp buffers are shared between calls. */
   private chain: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** `checkNumerics`: each launch's `f32` outputs are copied out, read back and scanned. */
+  private readonly checkNumerics: boolean;
 
   private constructor(
     private readonly ctx: GpuContext,
-    plan: ProgramPlan,
+    private readonly plan: ProgramPlan,
     private readonly kernels: Readonly<Record<string, GpuKernelSource>>,
+    options: BackendOptions,
   ) {
     this.device = ctx.device;
+    this.checkNumerics = options.checkNumerics === true;
+
     const device = this.device;
     for (const p of plan.params) {
       const n = elements(p.shape);
@@ -355,6 +384,7 @@ export class WebGpuBackend implements Backend {
     plan: ProgramPlan,
     kernels: Readonly<Record<string, GpuKernelSource>>,
     context?: GpuContext,
+    options: BackendOptions = {},
   ): Promise<WebGpuBackend> {
     const ctx = context ?? (await gpuContext());
     if (ctx.lost !== null)
@@ -372,7 +402,7 @@ export class WebGpuBackend implements Backend {
     let backend: WebGpuBackend | undefined;
     let thrown: unknown;
     try {
-      backend = new WebGpuBackend(ctx, plan, kernels);
+      backend = new WebGpuBackend(ctx, plan, kernels, options);
     } catch (e) {
       thrown = e;
     }
@@ -394,20 +424,51 @@ export class WebGpuBackend implements Backend {
   private buffer(n: number, label: string, usage = STORAGE_USAGE()): GPUBuffer {
     const size = bytesOf(n);
     const limits = this.device.limits;
-    if (size > limits.maxBufferSize || size > limits.maxStorageBufferBindingSize) {
-      throw new NncError(
-        `webgpu: ${label} needs ${size} bytes, more than one buffer may hold on this device (${Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize)} bytes on ${this.ctx.adapterName})`,
-      );
-    }
+    checkBufferLimits(size, label, limits, this.ctx.adapterName);
     return this.device.createBuffer({ size, usage, label });
   }
 
   private live(what: string): void {
     if (this.disposed) throw new NncError(`webgpu: ${what}: the backend has been disposed`);
-    if (this.ctx.lost !== null)
-      throw new NncError(
-        `webgpu: ${what}: the GPU device was lost (${this.ctx.lost}); create a new module`,
+    if (this.ctx.lost !== null) throw this.lostError(what);
+  }
+
+  private lostError(what: string): NncError {
+    return new NncError(
+      `webgpu: ${what}: the GPU device was lost (${this.ctx.lost ?? "unknown reason"}); create a new module`,
+    );
+  }
+
+  /**
+   * `p`, or the device-lost error as soon as the device is lost, so a lost
+   * device never leaves a call waiting (on a destroyed device some waits
+   * never settle). One listener on `device.lost` serves every wait; a wait
+   * that settles leaves nothing behind.
+   */
+  private guard<T>(p: Promise<T>, what: string): Promise<T> {
+    if (this.ctx.lost !== null) {
+      p.catch(() => undefined);
+      return Promise.reject(this.lostError(what));
+    }
+    const waiting = waitsOf(this.ctx);
+    return new Promise<T>((resolve, reject) => {
+      const fail = (): void => {
+        waiting.delete(fail);
+        reject(this.lostError(what));
+      };
+      waiting.add(fail);
+      p.then(
+        (v) => {
+          waiting.delete(fail);
+          resolve(v);
+        },
+        (e: unknown) => {
+          waiting.delete(fail);
+          // a wait that fails because the device went away reports the loss
+          reject(this.ctx.lost !== null ? this.lostError(what) : e);
+        },
       );
+    });
   }
 
   /** Runs `work` after every earlier call finished (failed or not). */
@@ -448,20 +509,23 @@ export class WebGpuBackend implements Backend {
     let pipeline: GPUComputePipeline | undefined;
     let failure: unknown;
     try {
-      pipeline = await device.createComputePipelineAsync({
-        label: name,
-        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module },
-      });
+      pipeline = await this.guard(
+        device.createComputePipelineAsync({
+          label: name,
+          layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+          compute: { module },
+        }),
+        `compiling kernel ${name}`,
+      );
     } catch (e) {
       failure = e;
     }
-    const error = await device.popErrorScope();
+    const error = await this.guard(device.popErrorScope(), `compiling kernel ${name}`);
     if (pipeline !== undefined && failure === undefined && error === null)
       return { pipeline, layout };
     let details = "";
     try {
-      const info = await module.getCompilationInfo();
+      const info = await this.guard(module.getCompilationInfo(), `compiling kernel ${name}`);
       details = info.messages
         .filter((m) => m.type === "error")
         .map((m) => `\n  line ${m.lineNum}:${m.linePos}: ${m.message}`)
@@ -552,13 +616,18 @@ export class WebGpuBackend implements Backend {
     this.live(fn.name);
     const gpu = planOf(fn);
     const device = this.device;
+    const what = `function ${fn.name}`;
     const names = [...new Set(gpu.launches.map((l) => l.kernel))];
     let pipelines: Map<string, Pipeline>;
     try {
       pipelines = new Map(
-        await Promise.all(names.map(async (n) => [n, await this.pipeline(n)] as const)),
+        await this.guard(
+          Promise.all(names.map(async (n) => [n, await this.pipeline(n)] as const)),
+          what,
+        ),
       );
     } catch (e) {
+      this.live(fn.name);
       throw new NncError(`webgpu: function ${fn.name}: ${messageOf(e)}`);
     }
     this.live(fn.name);
@@ -566,24 +635,39 @@ export class WebGpuBackend implements Backend {
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
     let thrown: unknown;
-    let reads: { index: number; staging: GPUBuffer; n: number }[] = [];
+    let encoded: Encoded = { reads: [], checks: [], finish: null };
     try {
-      reads = this.encode(fn, gpu, symbols, inputs, read, extraUpdates, pipelines);
+      encoded = this.encode(fn, gpu, symbols, inputs, read, extraUpdates, pipelines);
     } catch (e) {
       thrown = e;
     }
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
+    const validation = await this.guard(device.popErrorScope(), what);
+    const oom = await this.guard(device.popErrorScope(), what);
+    const { reads, checks, finish } = encoded;
+    if (thrown !== undefined || oom !== null || validation !== null)
+      for (const c of checks) c.staging.destroy();
     if (thrown !== undefined) throw thrown;
     if (this.ctx.lost !== null) this.live(fn.name);
     if (oom !== null)
       throw new NncError(`webgpu: function ${fn.name}: out of GPU memory: ${oom.message}`);
     if (validation !== null)
       throw new NncError(`webgpu: function ${fn.name}: ${validation.message}`);
+    if (checks.length > 0) await this.checkLaunches(fn, checks);
+    if (finish !== null) {
+      // the state updates of a checked call, once its outputs are known to be finite
+      device.pushErrorScope("validation");
+      finish();
+      const error = await this.guard(device.popErrorScope(), what);
+      if (error !== null)
+        throw new NncError(`webgpu: function ${fn.name}: updating the state: ${error.message}`);
+    }
 
     const out: (TensorData | null)[] = fn.outputs.map(() => null);
     try {
-      await Promise.all(reads.map((r) => r.staging.mapAsync(GPUMapMode.READ)));
+      await this.guard(
+        Promise.all(reads.map((r) => r.staging.mapAsync(GPUMapMode.READ))),
+        `${what}: reading its outputs`,
+      );
     } catch (e) {
       for (const r of reads) if (r.staging.mapState === "mapped") r.staging.unmap();
       this.live(fn.name);
@@ -599,7 +683,47 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  /** Encodes and submits one call; applies the state updates. Returns the staging buffers to map. */
+  /**
+   * `checkNumerics`: maps the copies of every launch's `f32` outputs and
+   * throws at the first NaN or infinity, in launch order. The copies are
+   * destroyed either way.
+   */
+  private async checkLaunches(fn: FunctionPlan, checks: readonly Check[]): Promise<void> {
+    try {
+      await this.guard(
+        Promise.all(checks.map((c) => c.staging.mapAsync(GPUMapMode.READ))),
+        `function ${fn.name}: checking its kernels' outputs`,
+      );
+      for (const c of checks) {
+        const values = new Float32Array(c.staging.getMappedRange(), 0, c.n);
+        const bad = firstNonFinite(values, 0, c.n);
+        if (bad >= 0)
+          throw numericsError(
+            this.plan,
+            fn,
+            "webgpu",
+            c.launch.kernel,
+            c.launch.at?.[c.write],
+            bad,
+            values[bad]!,
+            c.n,
+          );
+        c.staging.unmap();
+      }
+    } catch (e) {
+      this.live(fn.name);
+      throw e;
+    } finally {
+      for (const c of checks) c.staging.destroy();
+    }
+  }
+
+  /**
+   * Encodes and submits one call. Without `checkNumerics` the state updates
+   * go in the same submission (and `finish` is null); with it, each launch's
+   * `f32` outputs are copied to `checks` and the updates wait for `finish`,
+   * after the check. Returns the staging buffers to map.
+   */
   private encode(
     fn: FunctionPlan,
     gpu: KernelPlan,
@@ -608,7 +732,7 @@ export class WebGpuBackend implements Backend {
     read: readonly boolean[],
     extraUpdates: readonly Update[],
     pipelines: ReadonlyMap<string, Pipeline>,
-  ): { index: number; staging: GPUBuffer; n: number }[] {
+  ): Encoded {
     const device = this.device;
     const set = this.callBuffers(fn, gpu, symbols);
     const bufs = gpu.buffers.map((b, k): GPUBuffer => {
@@ -629,7 +753,8 @@ export class WebGpuBackend implements Backend {
     });
     const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
     const encoder = device.createCommandEncoder({ label: fn.name });
-    const pass = encoder.beginComputePass({ label: fn.name });
+    const checks: Check[] = [];
+    let pass = encoder.beginComputePass({ label: fn.name });
     for (const [index, launch] of gpu.launches.entries()) {
       const counts = launch.grid.map((g) => Math.ceil(evalSize(g.size, symbols) / g.per));
       if (counts.some((c) => !(c > 0))) continue;
@@ -658,6 +783,12 @@ export class WebGpuBackend implements Backend {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y, z);
+      if (this.checkNumerics) {
+        // a temp may be reused by a later launch: copy this launch's outputs out now
+        pass.end();
+        this.copyForCheck(encoder, gpu, launch, bufs, symbols, checks);
+        pass = encoder.beginComputePass({ label: fn.name });
+      }
     }
     pass.end();
 
@@ -684,42 +815,79 @@ export class WebGpuBackend implements Backend {
     // state updates, after every kernel: an exclusively owned temp of the same size
     // becomes the state (a swap); anything else is copied. A parameter that another
     // update overwrites is read through a scratch copy first.
-    const updates = [...gpu.updates, ...extraUpdates];
-    const uses = new Map<number, number>();
-    for (const u of updates) uses.set(u.buffer, (uses.get(u.buffer) ?? 0) + 1);
-    const updated = new Set(updates.map((u) => u.path));
-    const swaps: Update[] = [];
-    const copies: { src: GPUBuffer; dst: GPUBuffer; bytes: number }[] = [];
-    updates.forEach((u, k) => {
-      const dst = need(this.params.get(u.path), `parameter ${u.path}`);
-      const spec = need(gpu.buffers[u.buffer], `buffer ${u.buffer}`);
-      const src = need(bufs[u.buffer], `buffer ${u.buffer}`);
-      if (spec.source.kind === "temp" && uses.get(u.buffer) === 1 && src.size === dst.size) {
-        swaps.push(u);
-        return;
-      }
-      const n = Math.min(evalSize(spec.size, symbols), dst.size / 4);
-      if (n <= 0) return;
-      if (spec.source.kind === "param" && updated.has(spec.source.path)) {
-        let scratch = set.scratch.get(k);
-        if (scratch === undefined || scratch.size < n * 4) {
-          scratch?.destroy();
-          scratch = this.buffer(n, `${fn.name} scratch ${k}`);
-          set.scratch.set(k, scratch);
+    const update = (enc: GPUCommandEncoder): void => {
+      const updates = [...gpu.updates, ...extraUpdates];
+      const uses = new Map<number, number>();
+      for (const u of updates) uses.set(u.buffer, (uses.get(u.buffer) ?? 0) + 1);
+      const updated = new Set(updates.map((u) => u.path));
+      const swaps: Update[] = [];
+      const copies: { src: GPUBuffer; dst: GPUBuffer; bytes: number }[] = [];
+      updates.forEach((u, k) => {
+        const dst = need(this.params.get(u.path), `parameter ${u.path}`);
+        const spec = need(gpu.buffers[u.buffer], `buffer ${u.buffer}`);
+        const src = need(bufs[u.buffer], `buffer ${u.buffer}`);
+        if (spec.source.kind === "temp" && uses.get(u.buffer) === 1 && src.size === dst.size) {
+          swaps.push(u);
+          return;
         }
-        encoder.copyBufferToBuffer(src, 0, scratch, 0, n * 4);
-        copies.push({ src: scratch, dst, bytes: n * 4 });
-      } else copies.push({ src, dst, bytes: n * 4 });
-    });
-    for (const c of copies) encoder.copyBufferToBuffer(c.src, 0, c.dst, 0, c.bytes);
-    device.queue.submit([encoder.finish()]);
-    // swapped at once, so a parameter written right after this call lands in the new buffer
-    for (const u of swaps) {
-      const old = need(this.params.get(u.path), `parameter ${u.path}`);
-      this.params.set(u.path, need(set.slots[u.buffer], `buffer ${u.buffer}`));
-      set.slots[u.buffer] = old;
+        const n = Math.min(evalSize(spec.size, symbols), dst.size / 4);
+        if (n <= 0) return;
+        if (spec.source.kind === "param" && updated.has(spec.source.path)) {
+          let scratch = set.scratch.get(k);
+          if (scratch === undefined || scratch.size < n * 4) {
+            scratch?.destroy();
+            scratch = this.buffer(n, `${fn.name} scratch ${k}`);
+            set.scratch.set(k, scratch);
+          }
+          enc.copyBufferToBuffer(src, 0, scratch, 0, n * 4);
+          copies.push({ src: scratch, dst, bytes: n * 4 });
+        } else copies.push({ src, dst, bytes: n * 4 });
+      });
+      for (const c of copies) enc.copyBufferToBuffer(c.src, 0, c.dst, 0, c.bytes);
+      device.queue.submit([enc.finish()]);
+      // swapped at once, so a parameter written right after this call lands in the new buffer
+      for (const u of swaps) {
+        const old = need(this.params.get(u.path), `parameter ${u.path}`);
+        this.params.set(u.path, need(set.slots[u.buffer], `buffer ${u.buffer}`));
+        set.slots[u.buffer] = old;
+      }
+    };
+    if (!this.checkNumerics) {
+      update(encoder);
+      return { reads, checks, finish: null };
     }
-    return reads;
+    device.queue.submit([encoder.finish()]);
+    return {
+      reads,
+      checks,
+      finish: () => update(device.createCommandEncoder({ label: `${fn.name} updates` })),
+    };
+  }
+
+  /** `checkNumerics`: copies the `f32` buffers a launch wrote into fresh staging buffers. */
+  private copyForCheck(
+    encoder: GPUCommandEncoder,
+    gpu: KernelPlan,
+    launch: Launch,
+    bufs: readonly GPUBuffer[],
+    symbols: readonly number[],
+    checks: Check[],
+  ): void {
+    const access = need(this.kernels[launch.kernel], `kernel ${launch.kernel}`).access;
+    const reads = access.filter((a) => a === "read").length;
+    for (let slot = reads; slot < access.length; slot++) {
+      const b = need(launch.buffers[slot], `slot ${slot}`);
+      const spec = need(gpu.buffers[b], `buffer ${b}`);
+      const n = evalSize(spec.size, symbols);
+      if (spec.dtype !== "f32" || !(n > 0)) continue;
+      const staging = this.device.createBuffer({
+        size: bytesOf(n),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        label: `check ${launch.kernel} slot ${slot}`,
+      });
+      encoder.copyBufferToBuffer(need(bufs[b], `buffer ${b}`), 0, staging, 0, n * 4);
+      checks.push({ launch, write: slot - reads, staging, n });
+    }
   }
 
   readParam(path: string): Promise<TensorData> {
@@ -739,7 +907,7 @@ export class WebGpuBackend implements Backend {
         encoder.copyBufferToBuffer(src, 0, staging, 0, src.size);
         device.queue.submit([encoder.finish()]);
         try {
-          await staging.mapAsync(GPUMapMode.READ);
+          await this.guard(staging.mapAsync(GPUMapMode.READ), `reading parameter ${path}`);
         } catch (e) {
           this.live(`reading parameter ${path}`);
           throw new NncError(`webgpu: reading parameter ${path} failed: ${messageOf(e)}`);
@@ -769,6 +937,11 @@ export class WebGpuBackend implements Backend {
       this.device.queue.writeBuffer(buf, 0, toGpu(this.paramDtypes.get(path) ?? "f32", data));
   }
 
+  /**
+   * Destroys every buffer of the module and forgets its pipelines; a device
+   * opened for this module alone ({@link GpuContext.exclusive}) is destroyed
+   * too. The shared device stays open for the next module.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -776,8 +949,32 @@ export class WebGpuBackend implements Backend {
     for (const b of this.constants) b.destroy();
     for (const list of this.sets.values()) for (const s of list) destroySet(s);
     this.params.clear();
+    this.constants.length = 0;
     this.sets.clear();
+    this.pipelines.clear();
+    if (this.ctx.exclusive === true) this.device.destroy();
   }
+}
+
+/**
+ * Waits on each device in progress (see `WebGpuBackend.guard`), failed at
+ * once when the device is lost. One listener per device, which holds no
+ * backend, so disposed modules are not kept alive by a shared device.
+ */
+const waits = new WeakMap<GPUDevice, Set<() => void>>();
+
+function waitsOf(ctx: GpuContext): Set<() => void> {
+  let set = waits.get(ctx.device);
+  if (set === undefined) {
+    const pending = new Set<() => void>();
+    void ctx.device.lost.then((info) => {
+      ctx.lost ??= info.message || String(info.reason ?? "unknown reason");
+      for (const fail of [...pending]) fail();
+    });
+    waits.set(ctx.device, pending);
+    set = pending;
+  }
+  return set;
 }
 
 function destroySet(s: CallBuffers): void {
@@ -797,4 +994,23 @@ function planOf(fn: FunctionPlan): KernelPlan {
 function need<T>(x: T | undefined, what: string): T {
   if (x === undefined) throw new Error(`nnc webgpu backend: ${what} is missing (malformed plan)`);
   return x;
+}
+
+/**
+ * Throws {@link BackendLimitError} when a buffer of `size` bytes exceeds the
+ * device's `maxBufferSize` or `maxStorageBufferBindingSize` (every nnc buffer
+ * is bound as storage). Exported for tests, which use small fake limits.
+ */
+export function checkBufferLimits(
+  size: number,
+  label: string,
+  limits: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number },
+  adapterName: string,
+): void {
+  const [limit, name] =
+    limits.maxBufferSize <= limits.maxStorageBufferBindingSize
+      ? [limits.maxBufferSize, "maxBufferSize"]
+      : [limits.maxStorageBufferBindingSize, "maxStorageBufferBindingSize"];
+  if (size > limit)
+    throw new BackendLimitError("webgpu", label, size, limit, `${name} of ${adapterName}`);
 }
