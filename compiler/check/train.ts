@@ -267,7 +267,7 @@ export class TrainChecker {
       span: decl.span,
     };
 
-    const data: Record<string, DataSpec> = {};
+    const entries: [string, DataSpec][] = [];
     for (const input of loss.inputs) {
       const o = options.get(input.name);
       if (!o) {
@@ -286,8 +286,10 @@ export class TrainChecker {
       }
       const spec = this.dataSpec(o.value, input, ctx);
       if (!spec) return null;
-      data[input.name] = spec;
+      entries.push([input.name, spec]);
     }
+    // fromEntries: an input named `__proto__` stays a property
+    const data: Record<string, DataSpec> = Object.fromEntries(entries);
 
     const int = (name: string, dflt: number | null, min: number): number | null | undefined => {
       const o = options.get(name);
@@ -752,7 +754,7 @@ export class TrainChecker {
         }
         given.set(input.name, a.value);
       }
-      const data: Record<string, DataSpec> = {};
+      const entries: [string, DataSpec][] = [];
       for (const input of f.inputs) {
         const e = given.get(input.name);
         if (!e) {
@@ -771,8 +773,9 @@ export class TrainChecker {
         }
         const spec = this.dataSpec(e, input, ctx, f.name);
         if (!spec) return null;
-        data[input.name] = spec;
+        entries.push([input.name, spec]);
       }
+      const data: Record<string, DataSpec> = Object.fromEntries(entries);
       out.push({ fn: f.name, data });
     }
     return out;

@@ -10,9 +10,11 @@
  * those took seconds per build on the megabytes of plans and kernel tables.
  * The CPU kernel functions are printed as the CPU renderer writes them.
  *
- * User identifiers reach the output only as class and method names, after
- * {@link safeIdent}; everything else from the source is data inside string
- * literals written by `JSON.stringify`.
+ * User identifiers reach the output only as class, method and parameter
+ * names, after {@link safeIdent}, and in doc comments after {@link docText};
+ * everything else from the source is data inside string literals written by
+ * `stringLiteral` (layout.ts). Kernels (TypeScript, WGSL, GLSL, WebAssembly)
+ * hold no user text at all: their names are generated (`k0`, `g0`).
  */
 import type { FunctionPlan } from "../../runtime/plan.js";
 import { InternalCompilerError } from "../diagnostics/diagnostic.js";
@@ -27,6 +29,7 @@ import {
   list,
   pad,
   Raw,
+  stringLiteral,
   textWidth,
   WIDTH,
 } from "./layout.js";
@@ -61,7 +64,12 @@ const JS_RESERVED = new Set(
   ).split(" "),
 );
 
-/** Members every generated class has; user functions with these names get a trailing `$`. */
+/**
+ * Names a user function cannot keep as a method: members every generated
+ * class has (instance and static), and `then`, which would make every
+ * instance a thenable that `await Model.create()` tries to resolve. Such a
+ * function gets a trailing `$`.
+ */
 const CLASS_MEMBERS = new Set([
   "constructor",
   "create",
@@ -69,13 +77,47 @@ const CLASS_MEMBERS = new Set([
   "adapter",
   "parameters",
   "setParameters",
+  "state",
+  "setState",
+  "save",
+  "load",
   "dispose",
   "module",
   "call",
   "prototype",
   "name",
   "length",
+  "then",
 ]);
+
+/**
+ * Names a model cannot keep as its class name: reserved words, the names
+ * TypeScript does not allow for a class (`any`, `string`, ...), `then` (a
+ * module exporting `then` is a thenable, which `await import()` calls), and
+ * every name the module itself refers to at its top level (the kernels'
+ * `Math`, typed arrays, `Arr`, the types of the signatures): a class of that
+ * name would shadow it. Standard globals are all listed, so that a kernel
+ * that starts using one cannot be shadowed either.
+ */
+const CLASS_RESERVED = new Set([
+  ...JS_RESERVED,
+  "then",
+  ..."any bigint boolean never number object string symbol unknown".split(" "),
+  ...(
+    "Arr Array ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date Error " +
+    "EvalError FinalizationRegistry Float32Array Float64Array Function Int8Array Int16Array Int32Array " +
+    "Intl JSON Map Math Number Object Promise Proxy RangeError ReferenceError Reflect RegExp Set " +
+    "SharedArrayBuffer String Symbol SyntaxError TypeError URIError Uint8Array Uint8ClampedArray " +
+    "Uint16Array Uint32Array WeakMap WeakRef WeakSet WebAssembly globalThis isFinite isNaN " +
+    "parseFloat parseInt Partial Readonly ReadonlyArray Record Required PromiseLike ArrayLike"
+  ).split(" "),
+]);
+
+/**
+ * Names a function argument cannot keep: reserved words, and `out`, the
+ * local that holds a method's result.
+ */
+const PARAM_RESERVED = new Set([...JS_RESERVED, "out"]);
 
 /**
  * A JavaScript identifier for a user name: the name itself when it is a valid
@@ -93,8 +135,27 @@ export function safeIdent(name: string, reserved: ReadonlySet<string> = JS_RESER
   return reserved.has(out) ? `${out}$` : out;
 }
 
-function methodName(name: string): string {
+/**
+ * Text for a doc comment: a `*\/` cannot end the comment and a line
+ * terminator cannot break it (user names hold neither; this keeps it so).
+ */
+export function docText(text: string): string {
+  return text.replace(/\*\//g, "*\\/").replace(/[\n\r\u2028\u2029]/g, " ");
+}
+
+/** The method of a user function. */
+export function methodName(name: string): string {
   return safeIdent(name, CLASS_MEMBERS);
+}
+
+/** The exported class of a model (or `Functions`). */
+export function className(name: string): string {
+  return safeIdent(name, CLASS_RESERVED);
+}
+
+/** A method's parameter for a function argument. */
+function paramName(name: string): string {
+  return safeIdent(name, PARAM_RESERVED);
 }
 
 function header(p: PlannedProgram): string {
@@ -147,7 +208,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
   const dts = flavor === "dts";
   /** A type annotation, left out of the JavaScript. */
   const t = (annotation: string) => (js ? "" : annotation);
-  const cls = safeIdent(u.name);
+  const cls = className(u.name);
   const lines: string[] = [];
   const what =
     u.kind === "model"
@@ -171,7 +232,9 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
   /** A parameter `name: type` (`name` in the .js). */
   const param = (name: string, type: string) => `${name}${t(`: ${type}`)}`;
 
-  lines.push(`/** Compiled ${what}. Create with \`await ${cls}.create({ backend, seed })\`. */`);
+  lines.push(
+    `/** ${docText(`Compiled ${what}. Create with \`await ${cls}.create({ backend, seed })\`.`)} */`,
+  );
   lines.push(`export ${dts ? "declare " : ""}class ${cls} {`);
   lines.push(`  /** Parameter shapes by path. */`);
   const shapes = Object.fromEntries(u.plan.params.map((p) => [p.path, p.shape]));
@@ -227,9 +290,11 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
   method("get adapter", [], ": string | null", [`return this.module.adapter;`]);
   for (const [name, f] of Object.entries(u.plan.functions)) {
     const m = methodName(name);
-    const params = f.inputs.map((i) => param(safeIdent(i.name), "$TensorLike"));
-    const args = f.inputs.map((i) => safeIdent(i.name));
-    const doc = `${signatureDoc(f, u.flavors.get(name) ?? "fn")}${m !== name ? ` (source name ${JSON.stringify(name).slice(1, -1).replace(/\*\//g, "*\\/")})` : ""}`;
+    const params = f.inputs.map((i) => param(paramName(i.name), "$TensorLike"));
+    const args = f.inputs.map((i) => paramName(i.name));
+    const doc = docText(
+      `${signatureDoc(f, u.flavors.get(name) ?? "fn")}${m !== name ? ` (source name ${name})` : ""}`,
+    );
     const argList = { open: "[" as const, items: args };
     if (u.train !== null && name === "step") {
       // the training step can skip reading its loss back (a GPU round trip)
@@ -252,7 +317,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
         [
           call(
             "const [out] = await this.module.call",
-            [JSON.stringify(name), argList, "$options"],
+            [stringLiteral(name), argList, "$options"],
             ";",
             4,
           ),
@@ -263,7 +328,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
     }
     lines.push(`  /** ${doc} */`);
     method(`async ${m}`, params, ": Promise<$Tensor>", [
-      call("const [out] = await this.module.call", [JSON.stringify(name), argList], ";", 4),
+      call("const [out] = await this.module.call", [stringLiteral(name), argList], ";", 4),
       `return out${t("!")};`,
     ]);
   }
@@ -285,7 +350,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
   ]);
   lines.push(`  /** Saves the state as a safetensors checkpoint (Node; written atomically). */`);
   method("async save", [param("path", "string")], ": Promise<void>", [
-    assignment("const { saveCheckpoint }", `await import(${JSON.stringify(nodeHelpers)})`, ";", 4),
+    assignment("const { saveCheckpoint }", `await import(${stringLiteral(nodeHelpers)})`, ";", 4),
     call(
       "await saveCheckpoint",
       [
@@ -293,7 +358,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
         "await this.module.state()",
         {
           open: "{",
-          items: [`nnc: ${JSON.stringify(nncVersion)}`, `model: ${JSON.stringify(u.name)}`],
+          items: [`nnc: ${stringLiteral(nncVersion)}`, `model: ${stringLiteral(u.name)}`],
         },
       ],
       ";",
@@ -306,7 +371,7 @@ function unitClass(u: PlannedUnit, planVar: string, nodeHelpers: string, flavor:
   method("async load", [param("path", "string")], ": Promise<void>", [
     assignment(
       "const { loadCheckpoint, applyCheckpoint }",
-      `await import(${JSON.stringify(nodeHelpers)})`,
+      `await import(${stringLiteral(nodeHelpers)})`,
       ";",
       4,
     ),
@@ -341,7 +406,7 @@ const TS_IMPORTS = [
 
 /** `import { ... } from "specifier";`, one specifier per line when it does not fit. */
 function importLine(names: readonly string[], from: string): string {
-  const tail = `from ${JSON.stringify(from)};`;
+  const tail = `from ${stringLiteral(from)};`;
   const one = `import { ${names.join(", ")} } ${tail}`;
   // Prettier keeps a lone specifier on the line whatever its length
   if (names.length === 1 || textWidth(one) <= WIDTH) return one;
@@ -388,12 +453,13 @@ export function generateModule(p: PlannedProgram, runtimeImport: string): Module
     ts.push(kernelFunctionSource({ name: `$${k.name}`, body: k.body }));
     js.push(kernelFunctionJs(k));
   }
-  /** `const name: type = value;` (no type in the .js). */
-  const constant = (name: string, type: string, data: unknown) => {
+  /** `const name: type = value;` (no type in the .js), `as const` in the .ts when `asConst`. */
+  const constant = (name: string, type: string, data: unknown, asConst = false) => {
     const value = DataTree.of(data);
     both((f) => {
       const head = `const ${name}${f === "ts" ? `: ${type}` : ""} = `;
-      return `${head}${layoutData(value, head, ";", f)};`;
+      const tail = f === "ts" && asConst ? " as const;" : ";";
+      return `${head}${layoutData(value, head, tail, f)}${tail}`;
     });
   };
   constant(
@@ -439,7 +505,11 @@ export function generateModule(p: PlannedProgram, runtimeImport: string): Module
     return `${wasmDoc}${head}${layoutData(wasm, head, ";", f)};`;
   });
   p.units.forEach((u, i) => {
-    constant(`$plan${i}`, "$ProgramPlan", u.plan);
+    // TypeScript types a property named like a member of Object.prototype (a function
+    // `toString`) by that member, not by the plan's index signature, and widens its
+    // string literals to `string`; `as const` keeps them literal
+    const objectMember = Object.keys(u.plan.functions).some((n) => n in Object.prototype);
+    constant(`$plan${i}`, "$ProgramPlan", u.plan, objectMember);
     for (const [f, out] of [
       ["ts", ts],
       ["js", js],

@@ -63,9 +63,25 @@ export function pad(n: number): string {
 
 // ------------------------------------------------------------------ atoms
 
+/**
+ * `JSON.stringify`, also escaping what it leaves raw but some readers of the
+ * module do not take: U+2028 and U+2029 (line terminators in JavaScript
+ * before ES2019 and to many tools), and `<` before `/` or `!`, so that no
+ * string can close or open an HTML `<script>` element (`</script>`, `<!--`)
+ * when the module is inlined into a page.
+ */
+function jsonString(s: string): string {
+  const json = JSON.stringify(s);
+  return /[\u2028\u2029<]/.test(json)
+    ? json.replace(/[\u2028\u2029]|<(?=[/!])/g, (c) =>
+        c === "<" ? "\\u003c" : `\\u${c.charCodeAt(0).toString(16)}`,
+      )
+    : json;
+}
+
 /** A string literal as Prettier prints it: double quotes unless the text holds more `"` than `'`. */
 export function stringLiteral(s: string): string {
-  const json = JSON.stringify(s);
+  const json = jsonString(s);
   if (!s.includes('"')) return json;
   let dq = 0;
   let sq = 0;
@@ -102,6 +118,16 @@ export function keyText(k: string, lang: Language): string {
     if (lang === "js" && NUMBER_KEY.test(k) && String(Number(k)) === k) return k;
   }
   return quoted;
+}
+
+/**
+ * A key of an object literal: {@link keyText}, but `__proto__` computed
+ * (`["__proto__"]`), since `__proto__: v` and `"__proto__": v` in a literal
+ * set the object's prototype instead of defining a property (a model
+ * parameter or function of that name).
+ */
+export function literalKeyText(k: string, lang: Language): string {
+  return k === "__proto__" ? `[${stringLiteral(k)}]` : keyText(k, lang);
 }
 
 // ------------------------------------------------------------------ data tree
@@ -208,7 +234,7 @@ function toNode(v: unknown, b: Build): Node {
       let broken = false;
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
         if (x === undefined) continue;
-        const key = keyText(k, b.lang);
+        const key = literalKeyText(k, b.lang);
         if (b.lang === "ts" && NUMBER_KEY.test(k)) b.numericKey = true;
         const value = toNode(x, b);
         width += textWidth(key) + 2 + value.width + (keys.length > 0 ? 2 : 0);

@@ -158,15 +158,17 @@ export async function createDataset(
   inputs: readonly TensorSig[],
   options: Omit<DatasetOptions, "files"> & { readonly baseDir: string },
 ): Promise<Dataset> {
-  const files: Record<string, Tensor> = {};
+  const files = new Map<string, Tensor>();
   for (const sig of inputs) {
     const spec = Object.hasOwn(specs, sig.name) ? specs[sig.name] : undefined;
     if (spec?.kind !== "file" && spec?.kind !== "mnist") continue;
     try {
-      files[sig.name] =
+      files.set(
+        sig.name,
         spec.kind === "file"
           ? await loadDataFile(spec, options.baseDir)
-          : await loadMnist(spec, sig.shape.length, options.baseDir);
+          : await loadMnist(spec, sig.shape.length, options.baseDir),
+      );
     } catch (e) {
       // name the input the file was meant for, as every other data error does
       if (e instanceof DataError && !e.message.startsWith("data for input"))
@@ -175,7 +177,8 @@ export async function createDataset(
     }
   }
   const { baseDir: _, ...rest } = options;
-  return new Dataset(specs, inputs, { ...rest, files });
+  // fromEntries: an input named `__proto__` is a property, not the prototype
+  return new Dataset(specs, inputs, { ...rest, files: Object.fromEntries(files) });
 }
 
 /** The temporary file a save writes first: hidden, in the same folder (so rename is atomic), unique. */
