@@ -669,6 +669,8 @@ def(
         ctx,
       );
     const n = a.n!.value.dim;
+    if (!Dims.nonNegative(n))
+      return s.error("E0317", `\`n\` cannot be negative, found ${Dims.format(n)}`, a.n!.span, ctx);
     return s.prim({ op: "one_hot" }, [idx], { dtype: "f32", shape: [...idx.type.shape, n] }, span);
   },
 );
@@ -683,6 +685,8 @@ def("eye", "eye(n)", "f32[n, n] identity matrix", (args, span, ctx, s) => {
       ctx,
     );
   const n = a.n!.value.dim;
+  if (!Dims.nonNegative(n))
+    return s.error("E0317", `\`n\` cannot be negative, found ${Dims.format(n)}`, a.n!.span, ctx);
   const idx = s.prim({ op: "iota", axis: 0 }, [], { dtype: "i32", shape: [n] }, span);
   if (idx.kind !== "tensor") return ERROR;
   return s.prim({ op: "one_hot" }, [idx.expr], { dtype: "f32", shape: [n, n] }, span);
@@ -776,6 +780,13 @@ def(
         ctx,
       );
     const size = a.size!.value.dim;
+    if (!Dims.nonNegative(size))
+      return s.error(
+        "E0317",
+        `\`size\` cannot be negative, found ${Dims.format(size)}`,
+        a.size!.span,
+        ctx,
+      );
     const outRank = src.type.shape.length - idx.type.shape.length + 1;
     const axis = axisArg(a.axis, 0, Math.max(outRank, 1), span, ctx, s);
     if (axis === null) return ERROR;

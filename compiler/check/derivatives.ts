@@ -117,6 +117,16 @@ function components(x: TExpr, fn: string, g: Got, ctx: Ctx, s: Services): number
     );
     return null;
   }
+  if (d === 0) {
+    // no coordinate to differentiate along: the sums and stacks below would be empty
+    s.error(
+      "E0602",
+      `\`${fn}\` needs the variable to have at least one coordinate, but its last axis is empty (${formatType(x.type)})`,
+      g.span,
+      ctx,
+    );
+    return null;
+  }
   return d;
 }
 

@@ -25,6 +25,8 @@ import type {
   TypeExpr,
 } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
+import { binaryChain } from "../ast/chain.js";
+import { MAX_TENSOR_ELEMENTS } from "../../runtime/limits.js";
 import { Dims, type Dim } from "../core/dim.js";
 import { hashString } from "../core/numbers.js";
 import { isDType, isNumeric, type DType } from "../core/dtype.js";
@@ -251,6 +253,7 @@ export class Elaborator implements Services {
         type: { dtype, shape },
         span: p.span,
       };
+      if (this.tooLarge(input.type, t.span, ctx)) failed = true;
       inputs.push(input);
       env.define(p.name.name, { kind: "tensor", expr: input });
     });
@@ -321,8 +324,9 @@ export class Elaborator implements Services {
         if (!bindings.has(x.name) && !this.lookupQuiet(x.name, ctx))
           free.push({ name: x.name, span: x.span });
       } else if (x.kind === "binary") {
-        walk(x.left);
-        walk(x.right);
+        const { first, links } = binaryChain(x);
+        walk(first);
+        for (const b of links) walk(b.right);
       } else if (x.kind === "unary") walk(x.operand);
       else if (x.kind === "call") x.args.forEach((a) => walk(a.value));
     };
@@ -643,8 +647,16 @@ export class Elaborator implements Services {
     );
   }
 
+  /** A chain `a + b + …`, one link at a time: it can be long (see `binaryChain`). */
   private evalBinary(e: BinaryExpr, ctx: Ctx): Value {
-    const l = this.evalExpr(e.left, ctx);
+    const { first, links } = binaryChain(e);
+    let v = this.evalExpr(first, ctx);
+    for (const b of links) v = this.evalBinaryLink(b, v, ctx);
+    return v;
+  }
+
+  /** One link `l op e.right` of a chain, `l` the value of `e.left`. */
+  private evalBinaryLink(e: BinaryExpr, l: Value, ctx: Ctx): Value {
     if (l.kind === "bool" && (e.op === "&&" || e.op === "||")) {
       // compile-time short circuit
       if (e.op === "&&" && !l.value) return l;
@@ -892,7 +904,27 @@ export class Elaborator implements Services {
   // ---------------------------------------------------------------- tensors
 
   prim(prim: Prim, args: readonly TExpr[], type: TensorType, span: Span): Value {
+    if (this.tooLarge(type, span, null)) return ERROR;
     return { kind: "tensor", expr: { kind: "prim", prim, args, type, span } };
+  }
+
+  /**
+   * Reports E0319 when a tensor of `type` would hold more than
+   * {@link MAX_TENSOR_ELEMENTS} elements, counting its known dimensions (a
+   * size symbol counts as 1 here; the runtime checks the actual sizes).
+   */
+  tooLarge(type: TensorType, span: Span, ctx: Ctx | null): boolean {
+    let known = 1;
+    for (const d of type.shape) if (Dims.isConst(d)) known *= d;
+    if (known <= MAX_TENSOR_ELEMENTS) return false;
+    const all = type.shape.every((d) => Dims.isConst(d));
+    this.error(
+      "E0319",
+      `tensor too large: ${formatType(type)} has ${all ? "" : "at least "}${known} elements, the limit is ${MAX_TENSOR_ELEMENTS} (2^31 - 1) per tensor`,
+      span,
+      ctx,
+    );
+    return true;
   }
 
   literal(data: readonly number[], dtype: DType, shape: readonly number[], span: Span): TExpr {
@@ -1039,9 +1071,12 @@ export class Elaborator implements Services {
     if (parts.some((p) => p === null)) return null;
     const ts = parts as TExpr[];
     const dt = dtype ?? ts.find((t) => t.type.dtype === "f32")?.type.dtype ?? ts[0]!.type.dtype;
-    const conv = ts.map((t) =>
-      t.kind === "literal" && t.type.dtype !== dt ? this.toTensor(v, span, ctx, dt) : t,
+    // a compile-time number among tensors takes their element type (the item, not the
+    // whole list: converting the list again recursed forever on `[x, i32(2)]`)
+    const conv = ts.map((t, i) =>
+      t.kind === "literal" && t.type.dtype !== dt ? this.toTensor(v.items[i]!, span, ctx, dt) : t,
     );
+    if (conv.some((p) => p === null)) return null;
     return this.stack(conv as TExpr[], 0, span, ctx);
   }
 
@@ -2233,6 +2268,7 @@ export class Elaborator implements Services {
         );
       shape.push(dim);
     }
+    if (this.tooLarge({ dtype, shape }, type.span, ctx)) return ERROR;
     const init = this.initializer(initExpr, shape, ctx);
     if (!init) return ERROR;
     const info: ParamInfo = { path, type: { dtype, shape }, init, span };

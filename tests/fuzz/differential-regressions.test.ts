@@ -1,0 +1,87 @@
+/**
+ * Every disagreement the differential fuzzer (tests/fuzz/differential.ts)
+ * found, minimized, with its check: the program runs on the CPU backend in
+ * f32, on wasm, on WebGPU (when an adapter opens; a failure under `CI=true`
+ * otherwise) and on WebGL2 (headless Chromium), each compared with the CPU
+ * backend in f64 with the fuzzer's tolerances, and the reference's
+ * derivatives are checked against f64 central differences.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeBrowser } from "../browser/session.js";
+import { describeGpu, gpuAvailable } from "../gpu/device.js";
+import { glStatus } from "../gpu/webgl2.js";
+import {
+  checkProgram,
+  openGl2,
+  type BackendId,
+  type CaseProgram,
+  type Gl2Runner,
+} from "./differential.js";
+
+interface Regression {
+  /** What went wrong, where it was fixed. */
+  readonly what: string;
+  readonly program: CaseProgram;
+}
+
+export const REGRESSIONS: readonly Regression[] = [
+  {
+    what:
+      "a module whose functions launch no kernel (an identity) was refused by webgpu, webgl2 and wasm " +
+      "as 'built without GPU kernels' (runtime/backends/index.ts checkGpuModule: an empty kernel table " +
+      "is missing kernels only when some function launches one)",
+    program: {
+      source: "fn f(i0: i32[1]) = i0\n",
+      inputs: [{ name: "i0", dtype: "i32", shape: [1] }],
+      valueSeed: 6,
+      fd: [],
+    },
+  },
+  {
+    what: "the same with a reshape, a view with no kernel (seed 46)",
+    program: {
+      source: "fn f(x0: f32[2, 9]) = reshape(x0, [3, -1])\n",
+      inputs: [{ name: "x0", dtype: "f32", shape: [2, 9] }],
+      valueSeed: 46,
+      fd: [],
+    },
+  },
+];
+
+const describeAll = (backends: readonly BackendId[], gl2?: () => Gl2Runner | null) => {
+  it.each(REGRESSIONS.map((r, k) => [k, r.what, r] as const))(
+    "%i: %s",
+    async (_k, _what, r) => {
+      const found = await checkProgram(r.program, {
+        backends,
+        ...(gl2 ? { gl2: gl2() } : {}),
+      });
+      expect(found.map((d) => `${d.backend} ${d.fn}: ${d.message}`)).toEqual([]);
+    },
+    120_000,
+  );
+};
+
+describe("differential regressions on cpu (f32) and wasm", () => {
+  describeAll(["cpu-f32", "wasm"]);
+});
+
+const gpu = await gpuAvailable();
+describeGpu(gpu, "differential regressions on WebGPU", () => {
+  describeAll(["webgpu"]);
+});
+
+describeBrowser("differential regressions on WebGL2", () => {
+  let runner: Gl2Runner | null = null;
+  beforeAll(async () => {
+    const status = glStatus();
+    if (!status.ok) throw new Error(status.reason);
+    const r = await openGl2();
+    if (typeof r === "string") throw new Error(r);
+    runner = r;
+  }, 120_000);
+  afterAll(async () => {
+    await runner?.close();
+  });
+  describeAll(["webgl2"], () => runner);
+});

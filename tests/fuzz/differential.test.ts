@@ -1,0 +1,163 @@
+/**
+ * The differential fuzzer at a bounded size (issue 8, part 2): generated
+ * programs from fixed seeds on the CPU backend in f32 and on wasm, WebGPU
+ * (Dawn, when an adapter opens; a failure under `CI=true` otherwise) and
+ * WebGL2 (headless Chromium, a small batch in one page), each against the CPU
+ * backend in f64, whose derivatives are checked against f64 central
+ * differences. The long run is `npm run fuzz` (scripts/fuzz.ts). A failure
+ * prints the seed and the minimized program; rerun it with
+ * `checkProgram(generateProgram(seed), ...)` from tests/fuzz/differential.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { describeGpu, gpuAvailable } from "../gpu/device.js";
+import { glStatus } from "../gpu/webgl2.js";
+import { describeBrowser } from "../browser/session.js";
+import {
+  checkProgram,
+  compareOutput,
+  compileSource,
+  generateProgram,
+  runDifferentialFuzz,
+  type CaseProgram,
+  type FuzzResult,
+} from "./differential.js";
+
+/** Fails with every minimized program and its disagreements. */
+function expectNoFailures(r: FuzzResult): void {
+  const report = r.failures.map(
+    (f) =>
+      `seed ${f.seed}:\n${f.program.source}inputs ${JSON.stringify(f.program.inputs)}\n` +
+      f.disagreements.map((d) => `  ${d.backend} ${d.fn}: ${d.message}`).join("\n"),
+  );
+  expect(report.join("\n\n"), `${r.failures.length} of ${r.tried} programs disagree`).toBe("");
+}
+
+describe("differential fuzzing: generated programs", () => {
+  it("are well typed: every one of 60 seeds compiles", async () => {
+    const bad: string[] = [];
+    for (let seed = 1000; seed < 1060; seed++) {
+      const p = generateProgram(seed);
+      await compileSource(p.source).catch((e: unknown) =>
+        bad.push(`seed ${seed}: ${e instanceof Error ? e.message : String(e)}\n${p.source}`),
+      );
+    }
+    expect(bad).toEqual([]);
+  }, 60_000);
+
+  it("cover the language: elementwise, reductions, products, indexing, shapes and derivatives", () => {
+    const text = Array.from({ length: 300 }, (_, k) => generateProgram(k).source).join("\n");
+    for (const construct of [
+      "sin(",
+      "exp(",
+      "log(",
+      "where(",
+      "argmax(",
+      "f32(",
+      "i32(",
+      "sum(",
+      "mean(",
+      "max(",
+      "logsumexp(",
+      " @ ",
+      "transpose(",
+      "reshape(",
+      "concat(",
+      "stack(",
+      "pad(",
+      "gather(",
+      "one_hot(",
+      "broadcast_to(",
+      "squeeze(",
+      "expand_dims(",
+      "floor(",
+      "%",
+      "keepdims = true",
+      "grad(",
+      "d(d(",
+      "mean(d(",
+      "N]",
+    ])
+      expect(text, construct).toContain(construct);
+  });
+
+  it("agree on cpu (f32) and wasm with the f64 reference, whose derivatives match finite differences", async () => {
+    const r = await runDifferentialFuzz({ seed: 1, runs: 60, backends: ["cpu-f32", "wasm"] });
+    expect(r.tried).toBe(60);
+    expect(r.perBackend["wasm"]).toBe(60);
+    expect(r.perBackend["fd"]).toBeGreaterThan(25);
+    expectNoFailures(r);
+  }, 120_000);
+});
+
+describe("differential fuzzing: the checks can fail", () => {
+  const program: CaseProgram = {
+    source: [
+      "fn f(x0: f32[3, 2]) = sin(x0[:, 0] * x0[:, 1])",
+      "fn dy(x0: f32[3, 2]) { let y = sin(x0[:, 0] * x0[:, 1]); return d(y, x0, 0) }",
+      "fn lossf(x0: f32[3, 2]) { let y = sin(x0[:, 0] * x0[:, 1]); return sum(y * y) }",
+      "fn grad_loss(x0: f32[3, 2]) { let y = sin(x0[:, 0] * x0[:, 1]); return grad(sum(y), x0) }",
+      "",
+    ].join("\n"),
+    inputs: [{ name: "x0", dtype: "f32", shape: [3, 2] }],
+    valueSeed: 7,
+    fd: [
+      // dy is the derivative along coordinate 0, not 1
+      { kind: "jvp", fn: "dy", of: "f", wrt: "x0", coord: 1 },
+      // grad_loss is the gradient of sum(y), not of lossf = sum(y * y)
+      { kind: "grad", fn: "grad_loss", of: "lossf", wrt: "x0" },
+    ],
+  };
+
+  it("a derivative that is not the one claimed fails the finite-difference check", async () => {
+    const found = await checkProgram(program, { backends: [] });
+    expect(found.map((d) => `${d.backend} ${d.fn}`).sort()).toEqual(["fd dy", "fd grad_loss"]);
+    const right = await checkProgram(
+      {
+        ...program,
+        fd: [{ kind: "jvp", fn: "dy", of: "f", wrt: "x0", coord: 0 }],
+      },
+      { backends: ["cpu-f32"] },
+    );
+    expect(right).toEqual([]);
+  });
+
+  it("a value off by more than the tolerance fails; integers must be exact", () => {
+    const ref = { dtype: "f32", shape: [3], data: [1, -2, 0.5] };
+    expect(compareOutput({ ...ref, data: [1.0001, -2, 0.5] }, ref, null)).toBeNull();
+    expect(compareOutput({ ...ref, data: [1.001, -2, 0.5] }, ref, null)).toMatch(/^\[0\]: 1\.001/);
+    expect(compareOutput({ ...ref, data: [1, -2, 0.5] }, ref, [0, 0, 0])).toBeNull();
+    // the sensitivity of the reference widens the tolerance of that element only
+    expect(compareOutput({ ...ref, data: [1.001, -2, 0.5] }, ref, [2e-5, 0, 0])).toBeNull();
+    expect(compareOutput({ ...ref, shape: [1, 3] }, ref, null)).toMatch(/type f32\[1, 3\]/);
+    const ints = { dtype: "i32", shape: [2], data: [3, 4] };
+    expect(compareOutput({ ...ints, data: [3, 5] }, ints, null)).toMatch(/exactly/);
+    expect(compareOutput({ ...ref, data: [NaN, -2, 0.5] }, ref, null)).toMatch(/^\[0\]/);
+  });
+});
+
+const gpu = await gpuAvailable();
+
+describeGpu(gpu, "differential fuzzing on WebGPU", () => {
+  it("generated programs agree with the f64 reference", async () => {
+    const r = await runDifferentialFuzz({ seed: 5001, runs: 8, backends: ["webgpu"] });
+    expect(r.unavailable).toEqual({});
+    expect(r.perBackend["webgpu"]).toBe(8);
+    expectNoFailures(r);
+  }, 180_000);
+});
+
+describeBrowser("differential fuzzing on WebGL2", () => {
+  it("generated programs agree with the f64 reference", async (ctx) => {
+    const status = glStatus();
+    if (!status.ok) {
+      if (process.env["CI"] === "true") throw new Error(status.reason);
+      console.warn(`skipping WebGL2 differential fuzzing: ${status.reason}`);
+      ctx.skip();
+      return;
+    }
+    const r = await runDifferentialFuzz({ seed: 9001, runs: 6, backends: ["webgl2"] });
+    expect(r.unavailable).toEqual({});
+    expect(r.perBackend["webgl2"]).toBe(6);
+    expectNoFailures(r);
+  }, 180_000);
+});
