@@ -87,4 +87,7 @@ export class NumericsError extends NncError {
       `function ${functionName} produced ${String(value)}: kernel ${kernel} wrote it at element ${index} of ${size}${what} (backend ${backend})`,
     );
   }
+
+  /** The training step (counted from 1) whose call failed, when a training loop ran it. */
+  trainingStep: number | null = null;
 }

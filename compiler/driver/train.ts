@@ -124,7 +124,8 @@ export function renderNumericsError(
   sources: ReadonlyMap<string, SourceFile>,
 ): string {
   const loc = e.location;
-  const what = `${String(e.value)} in function ${e.functionName}: kernel ${e.kernel} wrote it at element ${e.index} of ${e.size} (backend ${e.backend})`;
+  const when = e.trainingStep !== null ? ` at training step ${e.trainingStep}` : "";
+  const what = `${String(e.value)} in function ${e.functionName}${when}: kernel ${e.kernel} wrote it at element ${e.index} of ${e.size} (backend ${e.backend})`;
   if (loc === null)
     return `error: ${what}; the module does not record where this kernel comes from`;
   const nameOf = (p: string): string => {

@@ -6,7 +6,7 @@
  * non-finite loss, and reports progress.
  */
 import { onHost } from "../backends/index.js";
-import { NncError } from "../errors.js";
+import { NncError, NumericsError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { formatNumber } from "./format.js";
 
@@ -206,7 +206,13 @@ export async function runTraining(
       evaluated ||
       aborted() ||
       (snapshot !== null && (step - startStep) % interval === 0);
-    const outputs = await module.call("step", data.args(s, seed), needLoss ? {} : { read: false });
+    let outputs: readonly (Tensor | null)[];
+    try {
+      outputs = await module.call("step", data.args(s, seed), needLoss ? {} : { read: false });
+    } catch (e) {
+      if (e instanceof NumericsError) e.trainingStep = step;
+      throw e;
+    }
     const first = outputs[0];
     done = step;
     if (!needLoss && first == null) {

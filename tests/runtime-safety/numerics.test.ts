@@ -169,7 +169,7 @@ describe("checkNumerics", () => {
     );
     expect(code).toBe(1);
     expect(err).toMatch(
-      /tests\/runtime-safety\/drift\.nn:11:49: error: `sqrt\(2\.0 - w\)` \(sqrt\) produced NaN in function step: kernel k\d+ wrote it at element 0 of 1 \(backend cpu\)/,
+      /tests\/runtime-safety\/drift\.nn:11:49: error: `sqrt\(2\.0 - w\)` \(sqrt\) produced NaN in function step at training step 3: kernel k\d+ wrote it at element 0 of 1 \(backend cpu\)/,
     );
     // the source line and a caret under the expression
     expect(err).toContain("11 |     return mean((y - 5.0 * x)^2) + 0.001 * mean(sqrt(2.0 - w))");
