@@ -904,6 +904,16 @@ export class Elaborator implements Services {
   // ---------------------------------------------------------------- tensors
 
   prim(prim: Prim, args: readonly TExpr[], type: TensorType, span: Span): Value {
+    const negative = type.shape.find((d) => !Dims.nonNegative(d));
+    if (negative !== undefined) {
+      this.error(
+        "E0317",
+        `sizes cannot be negative: the result would be ${formatType(type)}, and ${Dims.format(negative)} ${typeof negative === "number" ? "is" : "can be"} negative`,
+        span,
+        null,
+      );
+      return ERROR;
+    }
     if (this.tooLarge(type, span, null)) return ERROR;
     return { kind: "tensor", expr: { kind: "prim", prim, args, type, span } };
   }

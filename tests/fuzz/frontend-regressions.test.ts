@@ -29,6 +29,21 @@ interface Rejected {
 /** Programs the checker must reject with one located diagnostic. */
 const REJECTED: readonly Rejected[] = [
   {
+    source: "fn f(x: f32[N]) = random_normal([N, -1], 3)",
+    found:
+      "long run, seed 424242 case 5994 (builtin soup): InternalCompilerError in the IR verifier, negative dimension -1: random_normal and broadcast_to took a shape with a negative size",
+    code: "E0317",
+    message: "sizes cannot be negative: the result would be f32[N, -1], and -1 is negative",
+    at: "1:19",
+  },
+  {
+    source: "fn f(x: f32) = broadcast_to(x, [2, -1])",
+    found: "same root cause, found while fixing it: every builtin's result shape is now checked",
+    code: "E0317",
+    message: "sizes cannot be negative: the result would be f32[2, -1], and -1 is negative",
+    at: "1:16",
+  },
+  {
     source: "fn f(x: f32) = [x, i32(2)]",
     found:
       "long run, seed 1000 case 769 (grammar with mistakes): RangeError, maximum call stack size exceeded: a list mixing a tensor with an i32 literal converted the whole list again instead of the item",
