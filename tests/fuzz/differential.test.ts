@@ -80,6 +80,13 @@ describe("differential fuzzing: generated programs", () => {
       expect(text, construct).toContain(construct);
   });
 
+  it("include convolutions (conv2d needs a rank-4 value, so they are rarer)", () => {
+    const seeds = Array.from({ length: 1000 }, (_, k) => k).filter((k) =>
+      generateProgram(k).source.includes("conv2d("),
+    );
+    expect(seeds.length).toBeGreaterThanOrEqual(2);
+  });
+
   it("agree on cpu (f32) and wasm with the f64 reference, whose derivatives match finite differences", async () => {
     const r = await runDifferentialFuzz({ seed: 1, runs: 60, backends: ["cpu-f32", "wasm"] });
     expect(r.tried).toBe(60);

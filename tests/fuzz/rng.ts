@@ -38,6 +38,16 @@ export class Rng {
     return xs[Math.floor(this.next() * xs.length)] as T;
   }
 
+  /** An index by weight: `i` with probability `ws[i] / sum(ws)`. */
+  weightedIndex(ws: readonly number[]): number {
+    let x = this.next() * ws.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < ws.length; i++) {
+      x -= ws[i]!;
+      if (x < 0) return i;
+    }
+    return ws.length - 1;
+  }
+
   /** Picks by weight: `[[weight, value], ...]`. */
   weighted<T>(options: readonly (readonly [number, T])[]): T {
     const total = options.reduce((s, [w]) => s + w, 0);
