@@ -17,6 +17,8 @@ import {
   compareOutput,
   compileSource,
   generateProgram,
+  inputValues,
+  paramGradChecks,
   runDifferentialFuzz,
   type CaseProgram,
   type FuzzResult,
@@ -76,6 +78,10 @@ describe("differential fuzzing: generated programs", () => {
       "d(d(",
       "mean(d(",
       "N]",
+      "model M {",
+      "  param w",
+      " = dense(",
+      "l1(tanh(",
     ])
       expect(text, construct).toContain(construct);
   });
@@ -87,11 +93,28 @@ describe("differential fuzzing: generated programs", () => {
     expect(seeds.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("include models: gradients with respect to parameters, their own and a dense layer's", () => {
+    const programs = Array.from({ length: 300 }, (_, k) => generateProgram(k));
+    const checks = programs.flatMap(paramGradChecks);
+    // a gradient with respect to a parameter is checked by moving that parameter
+    expect(checks.filter((c) => /^w\d+$/.test(c.wrt)).length).toBeGreaterThanOrEqual(15);
+    expect(checks.filter((c) => /^l\d\.[wb]$/.test(c.wrt)).length).toBeGreaterThanOrEqual(8);
+    // every parameter the source declares has a value (set with setParameters), and none is an argument
+    for (const p of programs) {
+      for (const i of p.inputs.filter((i) => i.param && !i.name.includes(".")))
+        expect(p.source).toContain(`param ${i.name}: f32[`);
+      for (const i of p.inputs.filter((i) => i.param))
+        expect(p.source).not.toMatch(new RegExp(`fn f\\([^)]*\\b${i.name.replace(".", "\\.")}:`));
+    }
+  });
+
   it("agree on cpu (f32) and wasm with the f64 reference, whose derivatives match finite differences", async () => {
     const r = await runDifferentialFuzz({ seed: 1, runs: 60, backends: ["cpu-f32", "wasm"] });
     expect(r.tried).toBe(60);
     expect(r.perBackend["wasm"]).toBe(60);
     expect(r.perBackend["fd"]).toBeGreaterThan(25);
+    expect(r.models).toBeGreaterThanOrEqual(8);
+    expect(r.paramGrads).toBeGreaterThanOrEqual(5);
     expectNoFailures(r);
   }, 120_000);
 });
@@ -128,7 +151,37 @@ describe("differential fuzzing: the checks can fail", () => {
     expect(right).toEqual([]);
   });
 
-  it("a value off by more than the tolerance fails; integers must be exact", () => {
+  it("a parameter's gradient is checked by moving the parameter, not by its initializer", async () => {
+    const model: CaseProgram = {
+      source: [
+        "model M {",
+        "  param w0: f32[4] = 0.25",
+        "  fn f(x1: f32[3, 4]) = tanh(x1 * w0)",
+        "  fn lossf(x1: f32[3, 4]) { let y = tanh(x1 * w0); return sum(y * y) }",
+        "  fn grad_loss(x1: f32[3, 4]) { let y = tanh(x1 * w0); return grad(sum(y * y), w0) }",
+        "  fn grad_sum(x1: f32[3, 4]) { let y = tanh(x1 * w0); return grad(sum(y), w0) }",
+        "}",
+        "",
+      ].join("\n"),
+      inputs: [
+        { name: "w0", dtype: "f32", shape: [4], param: true },
+        { name: "x1", dtype: "f32", shape: [3, 4] },
+      ],
+      valueSeed: 3,
+      fd: [{ kind: "grad", fn: "grad_loss", of: "lossf", wrt: "w0" }],
+    };
+    // the seeded values are not the initializer's: w0 is on the grid, never 0.25
+    expect(inputValues(model)[0]!.data.every((v) => v !== 0.25)).toBe(true);
+    expect(await checkProgram(model, { backends: ["cpu-f32", "wasm"] })).toEqual([]);
+    // grad_sum is the gradient of sum(y), not of lossf
+    const wrong = await checkProgram(
+      { ...model, fd: [{ kind: "grad", fn: "grad_sum", of: "lossf", wrt: "w0" }] },
+      { backends: [] },
+    );
+    expect(wrong.map((d) => `${d.backend} ${d.fn}`)).toEqual(["fd grad_sum"]);
+  });
+
+  it("a value off by more than the tolerance fails; integers must be exact", async () => {
     const ref = { dtype: "f32", shape: [3], data: [1, -2, 0.5] };
     expect(compareOutput({ ...ref, data: [1.0001, -2, 0.5] }, ref, null)).toBeNull();
     expect(compareOutput({ ...ref, data: [1.001, -2, 0.5] }, ref, null)).toMatch(/^\[0\]: 1\.001/);
@@ -149,6 +202,7 @@ describeGpu(gpu, "differential fuzzing on WebGPU", () => {
     const r = await runDifferentialFuzz({ seed: 5001, runs: 8, backends: ["webgpu"] });
     expect(r.unavailable).toEqual({});
     expect(r.perBackend["webgpu"]).toBe(8);
+    expect(r.models).toBe(2);
     expectNoFailures(r);
   }, 180_000);
 });
@@ -162,9 +216,11 @@ describeBrowser("differential fuzzing on WebGL2", () => {
       ctx.skip();
       return;
     }
-    const r = await runDifferentialFuzz({ seed: 9001, runs: 6, backends: ["webgl2"] });
+    // seeds 9024..9029 include two models whose parameters the page sets (through dense layers too)
+    const r = await runDifferentialFuzz({ seed: 9024, runs: 6, backends: ["webgl2"] });
     expect(r.unavailable).toEqual({});
     expect(r.perBackend["webgl2"]).toBe(6);
+    expect(r.paramGrads).toBe(2);
     expectNoFailures(r);
   }, 180_000);
 });

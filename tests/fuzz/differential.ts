@@ -16,6 +16,21 @@
  * dimension, 1s included, most sizes not multiples of 4), sometimes with the
  * size symbol `N` (bound to 1..7 at run time).
  *
+ * **Models.** Three seeds in ten make the functions those of a model `M`
+ * (the path training takes; a fifth of all programs end up with parameters,
+ * three quarters of those with a parameter's gradient): some f32 leaves of
+ * constant shape are its parameters (`param w1: f32[3, 4] = glorot`, a
+ * random initializer), and the output may go through std.nn's `dense` layers
+ * (`l0(y)`, `l1(tanh(l0(y)))`, parameters `l0.w`, `l0.b`). The gradients are
+ * then mostly with respect to a parameter (`grad(loss, w1)`,
+ * `grad(loss, l0.w)`). Every backend creates the module with the same seed,
+ * its initial `parameters()` must agree with the reference's (the
+ * initializers are the same on every backend), and then `setParameters` gives
+ * every backend the same seeded values (on the grid below, like arguments);
+ * the finite-difference check of such a gradient moves the parameter with
+ * `setParameters`. These draws come from a second generator, so a seed's
+ * expression tree is the same with or without a model.
+ *
  * **Safe domains and exact discontinuities.** Functions with restricted
  * domains get arguments in them by construction (`log(e * e + 0.5)`,
  * `sqrt(e * e + 0.25)`, `exp(clamp(e, -3, 3))`, `a / (b * b + 0.5)`, ...).
@@ -62,6 +77,7 @@ import { gpuContext } from "../../runtime/backends/webgpu.js";
 import type { CpuKernel } from "../../runtime/backends/cpu.js";
 import { CompiledModule } from "../../runtime/module.js";
 import { Tensor, type TensorData } from "../../runtime/tensor.js";
+import type { GlStep } from "../gpu/webgl2.js";
 import { Rng } from "./rng.js";
 
 // ------------------------------------------------------------------ tolerances
@@ -111,6 +127,18 @@ interface Input {
   readonly shape: Shape;
   /** i32 index inputs: values in [-1, hi] (gathers clamp). */
   readonly hi?: number;
+  /** A parameter of the model `M` (f32, constant shape), set with `setParameters`, not an argument. */
+  readonly param?: boolean;
+  /** A parameter's initializer in the source (its values are then replaced by seeded ones). */
+  readonly init?: string;
+}
+
+/** A `dense` layer of std.nn: field `name = dense(input, output)`, parameters `name.w`, `name.b`. */
+interface Layer {
+  readonly name: string;
+  readonly input: number;
+  readonly output: number;
+  readonly params: readonly Input[];
 }
 
 /** A node of a generated expression: its type, operands and how it prints. */
@@ -123,6 +151,8 @@ interface Node {
   readonly input?: Input;
   /** Leaves and exact expressions of leaves only: replacing its operands could break exactness. */
   readonly frozen?: boolean;
+  /** A call of a model's `dense` layer. */
+  readonly layer?: Layer;
 }
 
 const text = (n: Node): string => n.render(n.kids.map(text));
@@ -141,6 +171,20 @@ function node(
 // ------------------------------------------------------------------ the generator
 
 const MAX_INPUT_ELEMENTS = 360;
+/** Share of programs that are a model `M` with parameters (their gradients are the training path). */
+const MODEL_SHARE = 0.3;
+/** Initializers of generated parameters (compared across backends before seeded values replace them). */
+const PARAM_INITS = [
+  "0.25",
+  "zeros",
+  "glorot",
+  "glorot_normal",
+  "he",
+  "he_uniform",
+  "lecun",
+  "normal(0.5)",
+  "uniform(-1.0, 1.0)",
+];
 /** At most this many f32 inputs (their grids stay disjoint: offsets (2k+1)/4096 < 1/256). */
 const MAX_F32_INPUTS = 8;
 
@@ -149,9 +193,15 @@ class Gen {
   readonly symbols = new Map<string, number>();
   private budget: number;
 
+  /**
+   * `model`: the program is a model `M` and new f32 inputs of constant shape
+   * may be its parameters; those draws come from this second generator, so a
+   * seed's tree is the same with and without a model.
+   */
   constructor(
     readonly r: Rng,
     nodes: number,
+    readonly model: Rng | null = null,
   ) {
     this.budget = nodes;
     if (r.chance(0.4)) this.symbols.set("N", r.int(1, 7));
@@ -202,11 +252,15 @@ class Gen {
 
   private newInput(dtype: "f32" | "i32", shape: Shape, hi?: number): Input {
     const k = this.inputs.filter((i) => i.dtype === dtype).length;
+    const m = this.model;
+    const param =
+      m !== null && dtype === "f32" && shape.every((d) => d.sym === undefined) && m.chance(0.6);
     const input: Input = {
-      name: `${dtype === "f32" ? "x" : "i"}${k}`,
+      name: `${param ? "w" : dtype === "f32" ? "x" : "i"}${k}`,
       dtype,
       shape,
       ...(hi === undefined ? {} : { hi }),
+      ...(param ? { param, init: m.pick(PARAM_INITS) } : {}),
     };
     this.inputs.push(input);
     return input;
@@ -721,11 +775,17 @@ export type FdCheck =
 /** A program as it is run: source text, inputs, size symbols and the derivative checks. */
 export interface CaseProgram {
   readonly source: string;
+  /**
+   * Arguments of every function, in order, and parameters of model `M`
+   * (`param: true`; set with `setParameters`; `l0.w` is parameter `w` of
+   * field `l0`).
+   */
   readonly inputs: readonly {
     readonly name: string;
     readonly dtype: "f32" | "i32";
     readonly shape: readonly number[];
     readonly hi?: number;
+    readonly param?: true;
   }[];
   /** Seed of the input values. */
   readonly valueSeed: number;
@@ -734,6 +794,8 @@ export interface CaseProgram {
 
 /** A generated program, kept as trees so that it can be minimized. */
 interface TreeProgram {
+  /** The functions are those of a model `M` (whose parameters are the inputs marked `param`). */
+  readonly model?: boolean;
   readonly inputs: readonly Input[];
   readonly symbols: ReadonlyMap<string, number>;
   readonly fns: readonly TreeFn[];
@@ -751,22 +813,47 @@ interface TreeFn {
   readonly needs?: readonly string[];
 }
 
-function render(p: TreeProgram): CaseProgram {
+/** The inputs and layers the program's trees use (and the checks differentiate). */
+function usedBy(p: TreeProgram): { inputs: Input[]; layers: Layer[] } {
   const used = new Set<string>();
+  const layers = new Map<string, Layer>();
   const visit = (n: Node): void => {
     if (n.input) used.add(n.input.name);
+    if (n.layer) {
+      layers.set(n.layer.name, n.layer);
+      for (const q of n.layer.params) used.add(q.name);
+    }
     n.kids.forEach(visit);
   };
   p.fns.forEach((f) => visit(f.body));
   for (const f of p.fns) if (f.fd) used.add(f.fd.wrt);
-  const inputs = p.inputs.filter((i) => used.has(i.name));
-  const params = inputs.map((i) => `${i.name}: ${i.dtype}[${shapeText(i.shape)}]`).join(", ");
+  return { inputs: p.inputs.filter((i) => used.has(i.name)), layers: [...layers.values()] };
+}
+
+function render(p: TreeProgram): CaseProgram {
+  const { inputs, layers } = usedBy(p);
+  const params = inputs
+    .filter((i) => !i.param)
+    .map((i) => `${i.name}: ${i.dtype}[${shapeText(i.shape)}]`)
+    .join(", ");
+  const indent = p.model ? "  " : "";
   const lines = p.fns.map((f) => {
     const body = text(f.body);
     return f.wrap
-      ? `fn ${f.name}(${params}) { let y = ${body}; return ${f.wrap("y")} }`
-      : `fn ${f.name}(${params}) = ${body}`;
+      ? `${indent}fn ${f.name}(${params}) { let y = ${body}; return ${f.wrap("y")} }`
+      : `${indent}fn ${f.name}(${params}) = ${body}`;
   });
+  if (p.model) {
+    // parameters, then the layers' fields, then the functions
+    const decls = [
+      ...inputs
+        .filter((i) => i.param && !i.name.includes("."))
+        .map((i) => `  param ${i.name}: f32[${shapeText(i.shape)}] = ${i.init ?? "zeros"}`),
+      ...layers.map((l) => `  ${l.name} = dense(${l.input}, ${l.output})`),
+    ];
+    lines.unshift(...(layers.length > 0 ? ["use std.nn.{dense}"] : []), "model M {", ...decls);
+    lines.push("}");
+  }
   return {
     source: lines.join("\n") + "\n",
     inputs: inputs.map((i) => ({
@@ -774,6 +861,7 @@ function render(p: TreeProgram): CaseProgram {
       dtype: i.dtype,
       shape: i.shape.map((d) => (d.sym ? p.symbols.get(d.sym)! : d.n)),
       ...(i.hi === undefined ? {} : { hi: i.hi }),
+      ...(i.param ? { param: true as const } : {}),
     })),
     valueSeed: p.valueSeed,
     fd: p.fns.flatMap((f) => (f.fd ? [f.fd] : [])),
@@ -783,6 +871,7 @@ function render(p: TreeProgram): CaseProgram {
 /** Inputs of `n` that are f32 and appear in it. */
 function f32InputsOf(n: Node, out = new Map<string, Input>()): Map<string, Input> {
   if (n.input && n.input.dtype === "f32") out.set(n.input.name, n.input);
+  for (const q of n.layer?.params ?? []) out.set(q.name, q);
   n.kids.forEach((k) => f32InputsOf(k, out));
   return out;
 }
@@ -793,30 +882,60 @@ function generate(seed: number): TreeProgram {
   for (let attempt = 0; ; attempt++) {
     const p = generateOnce(seed, attempt);
     const cp = render(p);
-    const bound = cp.source.split("\n")[0]!.split(") =")[0]!;
+    const bound = new Set(
+      usedBy(p).inputs.flatMap((i) => (i.param ? [] : i.shape.flatMap((d) => d.sym ?? []))),
+    );
     const uses = [...p.symbols.keys()].filter((n) => new RegExp(`\\b${n}\\b`).test(cp.source));
-    if (attempt >= 20 || uses.every((n) => new RegExp(`\\b${n}\\b`).test(bound))) return p;
+    if (attempt >= 20 || uses.every((n) => bound.has(n))) return p;
   }
 }
 
 function generateOnce(seed: number, attempt: number): TreeProgram {
   const r = new Rng(seed + attempt * 0x632be5ab);
-  const g = new Gen(r, r.int(4, 28));
+  // a second generator decides the model (parameters, layers, which one a gradient is of),
+  // so that the tree of a seed does not depend on it
+  const mr = new Rng((seed + attempt * 0x632be5ab) ^ 0x2545f491);
+  const model = mr.chance(MODEL_SHARE) ? mr : null;
+  const g = new Gen(r, r.int(4, 28), model);
   const rank = r.weightedIndex([1, 2.5, 3, 2]);
   const s = g.shape(rank, 60);
   const depth = r.int(1, 5);
   const dtypeKind = r.weightedIndex([12, 1, 0.5]);
-  if (dtypeKind === 1) {
-    const body = g.i32(s, depth);
-    return { inputs: g.inputs, symbols: g.symbols, fns: [{ name: "f", body }], valueSeed: seed };
+  const base = { model: model !== null, inputs: g.inputs, symbols: g.symbols, valueSeed: seed };
+  if (dtypeKind === 1) return { ...base, fns: [{ name: "f", body: g.i32(s, depth) }] };
+  if (dtypeKind === 2) return { ...base, fns: [{ name: "f", body: g.bool(s) }] };
+  let body = g.f32(s, depth);
+  const last = s[s.length - 1];
+  if (model && last && last.sym === undefined && model.chance(0.5)) {
+    // through std.nn's dense layers: l0(body), sometimes l1(tanh(l0(body)))
+    const layers = model.chance(0.35) ? 2 : 1;
+    let width = last.n;
+    for (let k = 0; k < layers; k++) {
+      const output = model.int(1, 5);
+      const name = `l${k}`;
+      const ps: Input[] = [
+        { name: `${name}.w`, dtype: "f32", shape: [c(width), c(output)], param: true },
+        { name: `${name}.b`, dtype: "f32", shape: [c(output)], param: true },
+      ];
+      g.inputs.push(...ps);
+      const layer: Layer = { name, input: width, output, params: ps };
+      const inner = body;
+      body = {
+        ...node("dense", "f32", [...s.slice(0, -1), c(output)], [inner], ([x]) =>
+          k === 0 ? `${name}(${x})` : `${name}(tanh(${x}))`,
+        ),
+        layer,
+      };
+      width = output;
+    }
   }
-  if (dtypeKind === 2) {
-    const body = g.bool(s);
-    return { inputs: g.inputs, symbols: g.symbols, fns: [{ name: "f", body }], valueSeed: seed };
-  }
-  const body = g.f32(s, depth);
   const fns: TreeFn[] = [{ name: "f", body }];
   const xs = [...f32InputsOf(body).values()];
+  /** A gradient's variable: in a model, mostly a parameter. */
+  const wrt = (drawn: Input): Input => {
+    const ps = xs.filter((i) => i.param);
+    return model && ps.length > 0 && model.chance(0.85) ? model.pick(ps) : drawn;
+  };
   if (xs.length > 0 && r.chance(0.8)) {
     // a scalar loss of f and its gradient with respect to an input
     const form = r.pick([
@@ -825,7 +944,7 @@ function generateOnce(seed: number, attempt: number): TreeProgram {
       (y: string) => `sum(tanh(${y}))`,
       (y: string) => `sum(${y} * ${y}) * 0.5`,
     ]);
-    const w = r.pick(xs);
+    const w = wrt(r.pick(xs));
     fns.push({ name: "lossf", body, wrap: form });
     fns.push({
       name: "grad_loss",
@@ -834,7 +953,7 @@ function generateOnce(seed: number, attempt: number): TreeProgram {
       fd: { kind: "grad", fn: "grad_loss", of: "lossf", wrt: w.name },
     });
     const along = xs.filter(
-      (i) => i.shape.length === 0 || i.shape[i.shape.length - 1]!.sym === undefined,
+      (i) => !i.param && (i.shape.length === 0 || i.shape[i.shape.length - 1]!.sym === undefined),
     );
     if (r.chance(0.6) && along.length > 0) {
       // forward mode along a coordinate of an input, nested, and a PINN-style gradient
@@ -858,7 +977,7 @@ function generateOnce(seed: number, attempt: number): TreeProgram {
         });
       }
       if (r.chance(0.5)) {
-        const w2 = r.pick(xs);
+        const w2 = wrt(r.pick(xs));
         const q = (y: string): string => `mean(d(${y}, ${x.name}${coord}) ^ 2) + ${form(y)}`;
         fns.push({ name: "pinn_loss", body, wrap: q });
         fns.push({
@@ -870,7 +989,13 @@ function generateOnce(seed: number, attempt: number): TreeProgram {
       }
     }
   }
-  return { inputs: g.inputs, symbols: g.symbols, fns, valueSeed: seed };
+  return { ...base, fns };
+}
+
+/** The gradient checks of a program with respect to a parameter of its model. */
+export function paramGradChecks(p: CaseProgram): FdCheck[] {
+  const params = new Set(p.inputs.flatMap((i) => (i.param ? [i.name] : [])));
+  return p.fd.filter((c) => c.kind === "grad" && params.has(c.wrt));
 }
 
 /** The program of a seed, as it runs. */
@@ -880,10 +1005,17 @@ export function generateProgram(seed: number): CaseProgram {
 
 // ------------------------------------------------------------------ input values
 
-/** The arguments of a program: f32 on the grid described in the file comment, i32 small. */
-export function inputValues(
-  p: CaseProgram,
-): { name: string; dtype: "f32" | "i32"; shape: number[]; data: number[] }[] {
+/**
+ * The arguments and parameters of a program (`param: true`): f32 on the grid
+ * described in the file comment, i32 small.
+ */
+export function inputValues(p: CaseProgram): {
+  name: string;
+  dtype: "f32" | "i32";
+  shape: number[];
+  data: number[];
+  param?: true;
+}[] {
   const r = new Rng(p.valueSeed ^ 0x9e3779b9);
   let f32k = 0;
   return p.inputs.map((i) => {
@@ -923,32 +1055,43 @@ export async function compileSource(source: string): Promise<Compiled> {
   return { planned: r.planned };
 }
 
-function functionsUnit(planned: PlannedProgram) {
-  const unit = planned.units.find((u) => u.kind === "functions");
-  if (!unit) throw new Error("no top-level functions in the program");
+/** The program's one unit: model `M`, or the top-level functions. */
+function programUnit(planned: PlannedProgram) {
+  const unit =
+    planned.units.find((u) => u.name === "M") ?? planned.units.find((u) => u.kind === "functions");
+  if (!unit) throw new Error("neither a model M nor top-level functions in the program");
   return unit;
 }
+
+/** Seed of the parameters' initializers (their values are compared, then replaced by seeded ones). */
+export const INIT_SEED = 11;
 
 async function open(
   planned: PlannedProgram,
   backend: "cpu-f64" | "cpu-f32" | "wasm" | "webgpu",
 ): Promise<CompiledModule> {
-  const unit = functionsUnit(planned);
+  const unit = programUnit(planned);
   if (backend === "cpu-f64" || backend === "cpu-f32")
     return loadInProcess(unit.plan, planned.kernels, {
       backend: "cpu",
       precision: backend === "cpu-f64" ? "f64" : "f32",
+      seed: INIT_SEED,
     });
   if (backend === "wasm")
     return loadInProcess(
       unit.plan,
       planned.kernels,
-      { backend: "wasm" },
+      { backend: "wasm", seed: INIT_SEED },
       undefined,
       undefined,
       planned.wasmProgram,
     );
-  return loadInProcess(unit.plan, planned.kernels, { backend: "webgpu" }, planned.gpuKernels);
+  return loadInProcess(
+    unit.plan,
+    planned.kernels,
+    { backend: "webgpu", seed: INIT_SEED },
+    planned.gpuKernels,
+  );
 }
 
 /**
@@ -962,7 +1105,7 @@ function openPerturbed(
   kernels: Readonly<Record<string, CpuKernel>>,
   seed: number,
 ): Promise<CompiledModule> {
-  const unit = functionsUnit(planned);
+  const unit = programUnit(planned);
   const rng = new Rng(seed);
   const r = (): number => rng.next();
   const cpu: Record<string, CpuKernel> = {};
@@ -974,12 +1117,37 @@ function openPerturbed(
         for (let k = 0; k < o.length; k++) o[k] = o[k]! * (1 + (r() < 0.5 ? 1 : -1) * 2 ** -24);
     };
   }
-  return CompiledModule.create(unit.plan, { cpu }, { backend: "cpu", precision: "f64" });
+  return CompiledModule.create(
+    unit.plan,
+    { cpu },
+    { backend: "cpu", precision: "f64", seed: INIT_SEED },
+  );
 }
 
 type Values = ReturnType<typeof inputValues>;
 
+/** The arguments of every function (the values that are not parameters), in order. */
 function tensors(values: Values, f64: boolean): Tensor[] {
+  return asTensors(
+    values.filter((v) => !v.param),
+    f64,
+  );
+}
+
+/** The values of the model's parameters, by path. */
+function paramTensors(values: Values, f64: boolean): Record<string, Tensor> {
+  const ps = values.filter((v) => v.param);
+  const ts = asTensors(ps, f64);
+  return Object.fromEntries(ps.map((v, k) => [v.name, ts[k]!]));
+}
+
+/** Sets the parameters among `values` on `m` and returns the arguments. */
+function load(m: CompiledModule, values: Values, f64: boolean): Tensor[] {
+  if (values.some((v) => v.param)) m.setParameters(paramTensors(values, f64));
+  return tensors(values, f64);
+}
+
+function asTensors(values: Values, f64: boolean): Tensor[] {
   return values.map((v) => {
     const data: TensorData =
       v.dtype === "i32"
@@ -1065,8 +1233,17 @@ export function webgpuMissing(): Promise<string | null> {
 
 /** A source of WebGL2 modules (a page of headless Chromium: tests/gpu/webgl2.ts). */
 export interface Gl2Runner {
-  /** Runs `fns` of the program on WebGL2 with `args`; returns the outputs by function name. */
-  run(planned: PlannedProgram, fns: readonly string[], args: Tensor[]): Promise<Map<string, Out>>;
+  /**
+   * Creates the program's module on WebGL2 (seed {@link INIT_SEED}), reads its
+   * initial parameters, sets `params`, and runs `fns` with `args`; returns the
+   * outputs by function name and the initial parameters by path.
+   */
+  run(
+    planned: PlannedProgram,
+    fns: readonly string[],
+    args: Tensor[],
+    params: Readonly<Record<string, Tensor>>,
+  ): Promise<{ outputs: Map<string, Out>; initial: Record<string, Out> }>;
   close(): Promise<void>;
 }
 
@@ -1077,26 +1254,41 @@ export async function openGl2(): Promise<Gl2Runner | string> {
   if (!status.ok) return status.reason;
   const page = await gl.GlPage.open();
   return {
-    async run(planned, fns, args) {
-      const unit = functionsUnit(planned);
-      const steps = fns.map((name) => ({ call: name, args: args.map(gl.wire) }));
+    async run(planned, fns, args, params) {
+      const unit = programUnit(planned);
+      const hasParams = Object.keys(params).length > 0;
+      const steps: GlStep[] = [
+        { state: true },
+        ...(hasParams ? [{ setState: gl.wireAll(params) }] : []),
+        ...fns.map((name) => ({ call: name, args: args.map(gl.wire) })),
+      ];
       const [reply] = await page.exec([
         {
-          load: { plan: unit.plan, glsl: gl.glslFor(unit.plan, planned.glslKernels) },
+          load: {
+            plan: unit.plan,
+            glsl: gl.glslFor(unit.plan, planned.glslKernels),
+            seed: INIT_SEED,
+          },
           steps,
           dispose: true,
         },
       ]);
       const results = gl.jobResults(reply, "webgl2");
-      const out = new Map<string, Out>();
+      type Wired = { dtype: string; shape: number[]; data: ArrayLike<number> };
+      const state = gl.stepValue<Record<string, Wired>>(results.shift(), "initial parameters");
+      const initial = Object.fromEntries(
+        Object.entries(state).map(([path, t]) => [
+          path,
+          { dtype: t.dtype, shape: t.shape, data: Array.from(t.data) },
+        ]),
+      );
+      if (hasParams) gl.stepValue(results.shift(), "setParameters");
+      const outputs = new Map<string, Out>();
       fns.forEach((name, k) => {
-        const [t] = gl.stepValue<{ dtype: string; shape: number[]; data: ArrayLike<number> }[]>(
-          results[k],
-          name,
-        );
-        out.set(name, { dtype: t!.dtype, shape: t!.shape, data: Array.from(t!.data) });
+        const [t] = gl.stepValue<Wired[]>(results[k], name);
+        outputs.set(name, { dtype: t!.dtype, shape: t!.shape, data: Array.from(t!.data) });
       });
-      return out;
+      return { outputs, initial };
     },
     close: () => page.close(),
   };
@@ -1110,11 +1302,10 @@ export interface CheckContext {
   readonly fd?: boolean;
 }
 
-/** Values of input `name` moved by `h` along a direction, as f64 tensors. */
-function shifted(values: Values, name: string, dir: (k: number) => number, h: number): Tensor[] {
-  return tensors(
-    values.map((v) => (v.name === name ? { ...v, data: v.data.map((x, k) => x + h * dir(k)) } : v)),
-    true,
+/** Values with input or parameter `name` moved by `h` along a direction. */
+function shifted(values: Values, name: string, dir: (k: number) => number, h: number): Values {
+  return values.map((v) =>
+    v.name === name ? { ...v, data: v.data.map((x, k) => x + h * dir(k)) } : v,
   );
 }
 
@@ -1126,8 +1317,9 @@ async function fdChecks(
   refOut: Map<string, Out>,
 ): Promise<Disagreement[]> {
   const out: Disagreement[] = [];
-  const first = async (of: string, args: Tensor[]): Promise<number[]> => {
-    const [t] = await ref.call(of, args);
+  // a parameter moves with setParameters, an argument in the call
+  const first = async (of: string, moved: Values): Promise<number[]> => {
+    const [t] = await ref.call(of, load(ref, moved, true));
     return Array.from(t!.data);
   };
   for (const chk of p.fd) {
@@ -1203,14 +1395,17 @@ export async function checkProgram(p: CaseProgram, ctx: CheckContext): Promise<D
     return [{ backend: "compile", fn: "*", message: e instanceof Error ? e.message : String(e) }];
   }
   const { planned } = compiled;
-  const names = Object.keys(functionsUnit(planned).plan.functions);
+  const names = Object.keys(programUnit(planned).plan.functions);
   const values = inputValues(p);
   const ref = await open(planned, "cpu-f64");
   const failures: Disagreement[] = [];
   try {
     let refOut: Map<string, Out>;
+    // the initializers' values, which every backend must reproduce, before seeded values replace them
+    let refInit: Record<string, Tensor>;
     try {
-      refOut = await callAll(ref, names, tensors(values, true));
+      refInit = await ref.parameters();
+      refOut = await callAll(ref, names, load(ref, values, true));
     } catch (e) {
       return [{ backend: "cpu-f64", fn: "*", message: e instanceof Error ? e.message : String(e) }];
     }
@@ -1228,7 +1423,7 @@ export async function checkProgram(p: CaseProgram, ctx: CheckContext): Promise<D
       const perturbed = await openPerturbed(planned, kernels, p.valueSeed * 31 + draw + 0x5bd1e995);
       let o: Map<string, Out>;
       try {
-        o = await callAll(perturbed, names, tensors(moved, true));
+        o = await callAll(perturbed, names, load(perturbed, moved, true));
       } finally {
         perturbed.dispose();
       }
@@ -1245,7 +1440,17 @@ export async function checkProgram(p: CaseProgram, ctx: CheckContext): Promise<D
     }
     if (ctx.fd !== false) failures.push(...(await fdChecks(p, ref, values, refOut)));
     const args = tensors(values, false);
-    const compare = (backend: string, outs: Map<string, Out>): void => {
+    const params = paramTensors(values, false);
+    const compare = (
+      backend: string,
+      outs: Map<string, Out>,
+      init: Readonly<Record<string, Out>>,
+    ): void => {
+      for (const [path, t] of Object.entries(refInit)) {
+        const got = init[path];
+        const msg = got ? compareOutput(got, t, null) : "missing";
+        if (msg !== null) failures.push({ backend, fn: `initial ${path}`, message: msg });
+      }
       for (const name of names) {
         const msg = compareOutput(outs.get(name)!, refOut.get(name)!, sens.get(name)!);
         if (msg !== null) failures.push({ backend, fn: name, message: msg });
@@ -1255,12 +1460,15 @@ export async function checkProgram(p: CaseProgram, ctx: CheckContext): Promise<D
       try {
         if (backend === "webgl2") {
           if (!ctx.gl2) continue;
-          compare(backend, await ctx.gl2.run(planned, names, args));
+          const r = await ctx.gl2.run(planned, names, args, params);
+          compare(backend, r.outputs, r.initial);
           continue;
         }
         const m = await open(planned, backend);
         try {
-          compare(backend, await callAll(m, names, args));
+          const init = await m.parameters();
+          if (Object.keys(params).length > 0) m.setParameters(params);
+          compare(backend, await callAll(m, names, args), init);
         } finally {
           m.dispose();
         }
@@ -1322,6 +1530,7 @@ function withInputs(p: TreeProgram, fns: readonly TreeFn[]): TreeProgram {
   const seen = new Map(p.inputs.map((i) => [i.name, i]));
   const add = (n: Node): void => {
     if (n.input && !seen.has(n.input.name)) seen.set(n.input.name, n.input);
+    for (const q of n.layer?.params ?? []) if (!seen.has(q.name)) seen.set(q.name, q);
     n.kids.forEach(add);
   };
   fns.forEach((f) => add(f.body));
@@ -1361,8 +1570,14 @@ async function minimize(
         p.fns.map((f) => ({ ...f, body: b })),
       );
       const cp = render(q);
-      if (cp.inputs.filter((i) => i.dtype === "f32").length > MAX_F32_INPUTS) continue;
+      // (a layer's parameters never reach a discontinuous operation: they do not count)
+      const leaves = cp.inputs.filter((i) => i.dtype === "f32" && !i.name.includes("."));
+      if (leaves.length > MAX_F32_INPUTS) continue;
       if (p.fns.some((f) => f.fd && !cp.inputs.some((i) => i.name === f.fd!.wrt))) continue;
+      // a gradient with respect to a layer's parameter keeps the layer
+      const layers = new Set(usedBy(q).layers.map((l) => l.name));
+      if (p.fns.some((f) => f.fd?.wrt.includes(".") && !layers.has(f.fd.wrt.split(".")[0]!)))
+        continue;
       if (await fails(cp)) {
         p = q;
         progress = true;
@@ -1402,6 +1617,10 @@ export interface FuzzResult {
   readonly tried: number;
   /** Programs run on each backend (and `fd`: programs whose derivatives were checked). */
   readonly perBackend: Record<string, number>;
+  /** Programs that are a model with parameters (run with the same parameters on every backend). */
+  readonly models: number;
+  /** Programs with a gradient with respect to a model parameter (checked by moving the parameter). */
+  readonly paramGrads: number;
   readonly failures: FuzzFailure[];
   /** Backends asked for (or all) that could not run, with the reason. */
   readonly unavailable: Record<string, string>;
@@ -1441,6 +1660,8 @@ export async function runDifferentialFuzz(opts: FuzzOptions): Promise<FuzzResult
   for (const [b, why] of Object.entries(unavailable))
     (opts.onUnavailable ?? ((x, y) => console.warn(`differential fuzz: no ${x}: ${y}`)))(b, why);
   const perBackend: Record<string, number> = { "cpu-f64": 0, fd: 0 };
+  let models = 0;
+  let paramGrads = 0;
   for (const b of backends) perBackend[b] = 0;
   const failures: FuzzFailure[] = [];
   const runs = opts.runs ?? Infinity;
@@ -1456,6 +1677,8 @@ export async function runDifferentialFuzz(opts: FuzzOptions): Promise<FuzzResult
       tried++;
       perBackend["cpu-f64"]!++;
       if (program.fd.length > 0) perBackend["fd"]!++;
+      if (program.inputs.some((i) => i.param)) models++;
+      if (paramGradChecks(program).length > 0) paramGrads++;
       for (const b of backends) perBackend[b]!++;
       opts.onProgress?.(tried);
       if (found.length === 0) continue;
@@ -1486,5 +1709,5 @@ export async function runDifferentialFuzz(opts: FuzzOptions): Promise<FuzzResult
   } finally {
     await gl2?.close();
   }
-  return { tried, perBackend, failures, unavailable };
+  return { tried, perBackend, models, paramGrads, failures, unavailable };
 }
