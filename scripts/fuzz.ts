@@ -97,7 +97,9 @@ if (only !== "frontend") {
   const per = Object.entries(r.perBackend)
     .map(([b, n]) => `${b} ${n}`)
     .join(", ");
-  const line = `differential: ${r.tried} programs tried (seed ${seed}), run on: ${per}; ${r.failures.length} disagreement${r.failures.length === 1 ? "" : "s"}`;
+  const line =
+    `differential: ${r.tried} programs tried (seed ${seed}; ${r.models} models, ${r.paramGrads} with parameter gradients), ` +
+    `run on: ${per}; ${r.failures.length} disagreement${r.failures.length === 1 ? "" : "s"}`;
   lines.push(line);
   process.stdout.write(`${line}\n`);
   for (const [i, f] of r.failures.entries()) {

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { safeIdent } from "../../compiler/codegen/host.js";
+import { className, methodName } from "../../compiler/codegen/host.js";
 import { compile } from "../../compiler/pipeline.js";
 import { Tensor } from "../../runtime/tensor.js";
 import {
@@ -121,8 +121,8 @@ describe("test programs through the emitted module", () => {
       const dot = c.fn.indexOf(".");
       return {
         module: modules.get(file)!,
-        cls: dot >= 0 ? safeIdent(c.fn.slice(0, dot)) : "Functions",
-        method: safeIdent(dot >= 0 ? c.fn.slice(dot + 1) : c.fn),
+        cls: dot >= 0 ? className(c.fn.slice(0, dot)) : "Functions",
+        method: methodName(dot >= 0 ? c.fn.slice(dot + 1) : c.fn),
         args: encode(c.inputs.map((i) => i.value)),
         seed: c.seed,
         backend,
