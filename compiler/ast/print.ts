@@ -7,6 +7,7 @@
  *       (call (name out) (call (name relu) (name h))))
  */
 import { assertNever } from "../diagnostics/diagnostic.js";
+import { binaryChain } from "./chain.js";
 import type {
   Arg,
   Block,
@@ -44,15 +45,40 @@ export function printAst(node: AstNode): string {
 
 // ---------------------------------------------------------------- rendering
 
+/**
+ * `s` on one line, written in one pass with an explicit stack of what is left
+ * to print: a left-assoc chain of 100,000 terms (`a + b + …`) nests that deep.
+ */
 function flat(s: Sexp): string {
-  if (typeof s === "string") return s;
-  const inner = s.items.map(flat).join(" ");
-  return s.bracket ? `[${inner}]` : `(${inner})`;
+  const out: string[] = [];
+  const todo: Sexp[] = [s];
+  while (todo.length > 0) {
+    const t = todo.pop()!;
+    if (typeof t === "string") {
+      out.push(t);
+      continue;
+    }
+    todo.push(t.bracket ? "]" : ")");
+    for (let k = t.items.length - 1; k >= 0; k--) {
+      todo.push(t.items[k]!);
+      if (k > 0) todo.push(" ");
+    }
+    todo.push(t.bracket ? "[" : "(");
+  }
+  return out.join("");
 }
+
+/** Below this indentation lists print on one line: deep nesting stays linear in output size. */
+const MAX_INDENT = 2 * WIDTH;
 
 function render(s: Sexp, indent: number): string {
   const oneLine = flat(s);
-  if (typeof s === "string" || indent + oneLine.length <= WIDTH || s.items.length <= 1)
+  if (
+    typeof s === "string" ||
+    indent + oneLine.length <= WIDTH ||
+    s.items.length <= 1 ||
+    indent >= MAX_INDENT
+  )
     return oneLine;
   const [open, close] = s.bracket ? ["[", "]"] : ["(", ")"];
   // keep the head and the atoms that follow it (`fn name`, `let x`) on the first line,
@@ -255,8 +281,13 @@ function exprSexp(e: Expr): Sexp {
       return list("name", e.name);
     case "unary":
       return list(e.op, exprSexp(e.operand));
-    case "binary":
-      return list(e.op, exprSexp(e.left), exprSexp(e.right));
+    case "binary": {
+      // along the chain's spine without recursion: `a + b + …` is as deep as it is long
+      const chain = binaryChain(e);
+      let out = exprSexp(chain.first);
+      for (const link of chain.links) out = list(link.op, out, exprSexp(link.right));
+      return out;
+    }
     case "call":
       return list("call", exprSexp(e.callee), ...e.args.map(arg));
     case "index":

@@ -68,33 +68,45 @@ function primLabel(e: TExpr & { kind: "prim" }): string {
 export function printCheckedFunction(f: CheckedFunction): string {
   const ids = new Map<TExpr, string>();
   const lines: string[] = [];
-  const name = (e: TExpr): string => {
-    const known = ids.get(e);
-    if (known) return known;
-    let label: string;
+  const label = (e: TExpr): string => {
     switch (e.kind) {
       case "input":
-        label = `input ${e.name}`;
-        break;
+        return `input ${e.name}`;
       case "param":
-        label = `param ${e.path}`;
-        break;
+        return `param ${e.path}`;
       case "literal":
-        label =
-          e.data.length <= 6
-            ? `literal [${e.data.join(", ")}]`
-            : `literal [${e.data.slice(0, 6).join(", ")}, … ${e.data.length} values]`;
-        break;
+        return e.data.length <= 6
+          ? `literal [${e.data.join(", ")}]`
+          : `literal [${e.data.slice(0, 6).join(", ")}, … ${e.data.length} values]`;
       case "prim":
-        label = `${primLabel(e)} ${e.args.map(name).join(", ")}`.trimEnd();
-        break;
+        return `${primLabel(e)} ${e.args.map((a) => ids.get(a)!).join(", ")}`.trimEnd();
       default:
         return assertNever(e, "typed expression");
     }
-    const id = `%${ids.size}`;
-    ids.set(e, id);
-    lines.push(`  ${id} = ${label} : ${formatType(e.type)}`);
-    return id;
+  };
+  // numbered in post-order (arguments first, left to right), with an explicit
+  // stack: a 100,000-term sum is that deep
+  const name = (root: TExpr): string => {
+    const stack: { e: TExpr; open: boolean }[] = [{ e: root, open: false }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (ids.has(top.e)) {
+        stack.pop();
+        continue;
+      }
+      if (top.e.kind === "prim" && !top.open) {
+        top.open = true;
+        for (let k = top.e.args.length - 1; k >= 0; k--)
+          if (!ids.has(top.e.args[k]!)) stack.push({ e: top.e.args[k]!, open: false });
+        continue;
+      }
+      stack.pop();
+      const id = `%${ids.size}`;
+      const text = label(top.e);
+      ids.set(top.e, id);
+      lines.push(`  ${id} = ${text} : ${formatType(top.e.type)}`);
+    }
+    return ids.get(root)!;
   };
   const outs = f.outputs.map(name);
   const sig = f.inputs.map((i) => `${i.name}: ${formatType(i.type)}`).join(", ");
