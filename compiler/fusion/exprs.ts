@@ -136,3 +136,47 @@ function computeKey(e: KExpr): string {
       return `rand_${e.dist}_${e.salt}(${exprKey(e.seed)},${exprKey(e.counter)})`;
   }
 }
+
+const sizes = new WeakMap<KExpr, number>();
+
+/**
+ * The number of nodes of an expression printed as a tree (shared
+ * subexpressions counted at every use), saturating at 2^30.
+ */
+export function exprSize(e: KExpr): number {
+  switch (e.k) {
+    case "lit":
+    case "var":
+    case "sym":
+    case "ref":
+    case "acc":
+      return 1;
+    default:
+      break;
+  }
+  const known = sizes.get(e);
+  if (known !== undefined) return known;
+  let n = 1;
+  switch (e.k) {
+    case "load":
+      n += exprSize(e.index);
+      break;
+    case "idx":
+    case "binary":
+      n += exprSize(e.a) + exprSize(e.b);
+      break;
+    case "unary":
+    case "cast":
+      n += exprSize(e.x);
+      break;
+    case "select":
+      n += exprSize(e.cond) + exprSize(e.a) + exprSize(e.b);
+      break;
+    case "random":
+      n += exprSize(e.seed) + exprSize(e.counter);
+      break;
+  }
+  n = Math.min(n, 2 ** 30);
+  sizes.set(e, n);
+  return n;
+}

@@ -46,7 +46,7 @@ import type {
   Stmt,
   Store,
 } from "../kernel/kernelIr.js";
-import { dimExpr, E, exprKey } from "./exprs.js";
+import { dimExpr, E, exprKey, exprSize } from "./exprs.js";
 import { mergeKernels } from "./merge.js";
 
 /** What fusion needs besides the function. */
@@ -79,6 +79,12 @@ const CORE_OPS = new Set(["reduce", "argmax", "matmul", "scatter_add"]);
  * also keeps generated shader expressions far from GPU compilers' nesting limits.
  */
 const MAX_FUSED_DEPTH = 128;
+/**
+ * Largest index expression (in nodes, printed as a tree) used more than once
+ * without a let: a larger one is bound to a let before it is decomposed into
+ * coordinates (see {@link BlockBuilder.shareIndex}).
+ */
+const MAX_INDEX_EXPR = 48;
 const ALIAS_OPS = new Set(["reshape", "stop_gradient"]);
 const ELEMENTWISE = new Set(["unary", "binary", "select", "cast"]);
 const MOVEMENT = new Set([
@@ -318,6 +324,7 @@ class KernelBuilder {
 class BlockBuilder {
   readonly lets: Stmt[] = [];
   private readonly memo = new Map<string, KExpr>();
+  private readonly indexLets = new Map<string, KExpr>();
   /** Whether `acc` stands for the kernel's core at index `i` in this block. */
   accAtI = false;
 
@@ -337,8 +344,25 @@ class BlockBuilder {
     return dimExpr(d, this.k.fn.symbols);
   }
 
+  /**
+   * `idx`, or a let of it when it is large: an index used several times (once
+   * per coordinate) is printed once per use, so a chain of movement ops would
+   * otherwise print index expressions whose size is exponential in the chain.
+   * The same index gets the same let, so values at it are still memoized.
+   */
+  shareIndex(idx: KExpr, uses: number): KExpr {
+    if (uses <= 1 || exprSize(idx) <= MAX_INDEX_EXPR) return idx;
+    const key = exprKey(idx);
+    const known = this.indexLets.get(key);
+    if (known !== undefined) return known;
+    const ref = this.bind(idx, "i32");
+    this.indexLets.set(key, ref);
+    return ref;
+  }
+
   /** Coordinates of flat index `idx` in `shape` (row-major). */
   coords(idx: KExpr, shape: readonly Dim[]): KExpr[] {
+    idx = this.shareIndex(idx, shape.filter((d) => !Dims.equal(d, 1)).length);
     const st = rowMajorStrides(shape);
     return shape.map((d, a) => {
       if (Dims.equal(d, 1)) return E.int(0);
@@ -445,6 +469,7 @@ class BlockBuilder {
         const [x, ix] = n.inputs as [Node, Node];
         const { outer, mid, inner } = splitAt(x.shape, n.axis);
         const p = Dims.product(ix.shape);
+        idx = this.shareIndex(idx, Dims.equal(outer, 1) ? 2 : 3);
         const q = E.mod(idx, this.dim(inner));
         const r = E.mod(E.div(idx, this.dim(inner)), this.dim(p));
         const o = Dims.equal(outer, 1) ? E.int(0) : E.div(idx, this.dim(Dims.mul(inner, p)));

@@ -63,6 +63,66 @@ export const REGRESSIONS: readonly Regression[] = [
       fd: [{ kind: "grad", fn: "grad_loss", of: "lossf", wrt: "x0" }],
     },
   },
+  {
+    what:
+      "fused kernels grew exponentially with a chain of slices of a stacked value: every movement op " +
+      "decomposes its index into coordinates, each a copy of the index expression (1.28 MB of kernel " +
+      "IR for this one); fusion now binds a large index used more than once to a let " +
+      "(compiler/fusion/fuse.ts shareIndex; 20 KB)",
+    program: {
+      source: [
+        "fn lossf(x0: f32[9, 3, 2], x1: f32[9, 3, 2], x2: f32[9, 3, 2]) = sum((stack([x0, x1, x2], axis = 1))[:, :2, :, :][:, :, 2, :] ^ 2)",
+        "fn grad_loss(x0: f32[9, 3, 2], x1: f32[9, 3, 2], x2: f32[9, 3, 2]) = grad(sum((stack([x0, x1, x2], axis = 1))[:, :2, :, :][:, :, 2, :] ^ 2), x0)",
+        "",
+      ].join("\n"),
+      inputs: [
+        { name: "x0", dtype: "f32", shape: [9, 3, 2] },
+        { name: "x1", dtype: "f32", shape: [9, 3, 2] },
+        { name: "x2", dtype: "f32", shape: [9, 3, 2] },
+      ],
+      valueSeed: 8,
+      fd: [{ kind: "grad", fn: "grad_loss", of: "lossf", wrt: "x0" }],
+    },
+  },
+  {
+    what:
+      "the same with one more slice: a 7 MB kernel crashed the wasm encoder (RangeError: maximum call " +
+      "stack size exceeded, spreading 307,992 locals into a call in encode.ts vec())",
+    program: {
+      source: [
+        "fn lossf(x0: f32[6, 9, 3, N], x1: f32[9, 3, N], x2: f32[9, 3, N]) = sum((stack([x0[4], x1, x2], axis = 1)[:, :2, :, :])[:, :, 2, :] ^ 2) * 0.5",
+        "fn g(x0: f32[6, 9, 3, N], x1: f32[9, 3, N], x2: f32[9, 3, N]) = grad(sum((stack([x0[4], x1, x2], axis = 1)[:, :2, :, :])[:, :, 2, :] ^ 2) * 0.5, x0)",
+        "",
+      ].join("\n"),
+      inputs: [
+        { name: "x0", dtype: "f32", shape: [6, 9, 3, 2] },
+        { name: "x1", dtype: "f32", shape: [9, 3, 2] },
+        { name: "x2", dtype: "f32", shape: [9, 3, 2] },
+      ],
+      valueSeed: 9,
+      fd: [{ kind: "grad", fn: "g", of: "lossf", wrt: "x0" }],
+    },
+  },
+  {
+    what:
+      "a stack of a transposed concat, sliced: the gradient's kernel had 81,058 wasm locals, over " +
+      "WebAssembly's limit of 50,000, and wasm refused the module (local count too large)",
+    program: {
+      source: [
+        "fn lossf(x0: f32[7, 4, 3], x1: f32[7, 1, 1], x2: f32[7, 1, 2], xm4: f32[7, 3, 4]) { let y = (stack([transpose(maximum(concat([x1, x2], axis = 2), x0), [0, 2, 1]), xm4], axis = 1))[:, :, :, -1]; return mean(y * y) }",
+        "fn grad_loss(x0: f32[7, 4, 3], x1: f32[7, 1, 1], x2: f32[7, 1, 2], xm4: f32[7, 3, 4]) { let y = (stack([transpose(maximum(concat([x1, x2], axis = 2), x0), [0, 2, 1]), xm4], axis = 1))[:, :, :, -1]; return grad(mean(y * y), x1) }",
+        "",
+      ].join("\n"),
+      inputs: [
+        { name: "x0", dtype: "f32", shape: [7, 4, 3] },
+        { name: "x1", dtype: "f32", shape: [7, 1, 1] },
+        { name: "x2", dtype: "f32", shape: [7, 1, 2] },
+        { name: "xm4", dtype: "f32", shape: [7, 3, 4] },
+      ],
+      valueSeed: 10,
+      fd: [{ kind: "grad", fn: "grad_loss", of: "lossf", wrt: "x1" }],
+    },
+  },
 ];
 
 const describeAll = (backends: readonly BackendId[], gl2?: () => Gl2Runner | null) => {

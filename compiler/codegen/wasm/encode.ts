@@ -323,8 +323,11 @@ function cat(...parts: readonly (readonly number[])[]): number[] {
   return out;
 }
 
+/** A length-prefixed vector of `items` (not spread into arguments: there may be any number). */
 function vec(items: readonly (readonly number[])[]): number[] {
-  return cat(uleb(items.length), ...items);
+  const out = uleb(items.length);
+  for (const p of items) for (let j = 0; j < p.length; j++) out.push(p[j]!);
+  return out;
 }
 
 // ---------------------------------------------------------------- functions
@@ -332,10 +335,15 @@ function vec(items: readonly (readonly number[])[]): number[] {
 /** A block's type: nothing, or one value. */
 export type BlockType = "void" | ValType;
 
+/** The JS API's implementation limits on one function (locals include parameters). */
+export const MAX_FUNCTION_LOCALS = 50_000;
+export const MAX_FUNCTION_SIZE = 7_654_321;
+
 /**
  * A function body under construction. Parameters are locals `0..params-1`;
  * {@link local} adds more. Instructions are appended in order.
  */
+
 export class WasmFunction {
   private readonly bytes: number[] = [];
   private readonly locals: ValType[] = [];
@@ -483,6 +491,17 @@ export class WasmFunction {
   encode(): (readonly number[])[] {
     if (this.depth !== 0)
       throw new Error(`wasm function: ${this.depth} unclosed block(s) at the end of the body`);
+    // engines refuse a module over the JS API's implementation limits; fusion
+    // bounds kernel sizes far below them (docs/fusion.md, the size budget)
+    const localCount = this.params.length + this.locals.length;
+    if (localCount > MAX_FUNCTION_LOCALS)
+      throw new Error(
+        `wasm function: ${localCount} locals, over WebAssembly's limit of ${MAX_FUNCTION_LOCALS}`,
+      );
+    if (this.bytes.length + 1 > MAX_FUNCTION_SIZE)
+      throw new Error(
+        `wasm function: a body of ${this.bytes.length + 1} bytes, over WebAssembly's limit of ${MAX_FUNCTION_SIZE}`,
+      );
     const groups: number[][] = [];
     for (let j = 0; j < this.locals.length;) {
       let n = 1;

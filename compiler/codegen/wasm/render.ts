@@ -471,6 +471,13 @@ class KernelWriter {
   private readonly dependsMemo = new Map<string, Map<KExpr, boolean>>();
   /** The memo key of each lane-variable map (its variables' names). */
   private readonly laneKeys = new WeakMap<ReadonlyMap<KVar, Lane>, string>();
+  /**
+   * {@link laneStride} and {@link aligned} by lane-variable map and expression:
+   * both look through lets, and an index built from lets of lets is a DAG
+   * whose tree is exponentially larger.
+   */
+  private strideMemo = new WeakMap<ReadonlyMap<KVar, Lane>, Map<KExpr, number | null>>();
+  private alignedMemo = new WeakMap<ReadonlyMap<KVar, Lane>, Map<KExpr, boolean>>();
   private scope: Scope = {
     scalars: new Map(),
     lanes: new Map(),
@@ -837,6 +844,8 @@ class KernelWriter {
     const out = f.local("v128");
     // the two operands may number their lets alike
     this.dependsMemo.clear();
+    this.strideMemo = new WeakMap();
+    this.alignedMemo = new WeakMap();
     f.get(v).i32(4).op("i32.add").get(limit).op("i32.le_s").if();
     this.scope = {
       ...base,
@@ -1206,6 +1215,17 @@ class KernelWriter {
    * multiple of 4 and `i` an aligned lane variable.
    */
   private laneStride(e: KExpr, lanes: ReadonlyMap<KVar, Lane> = this.scope.lanes): number | null {
+    if (e.k === "lit" || e.k === "sym" || e.k === "var") return this.laneStrideOf(e, lanes);
+    let memo = this.strideMemo.get(lanes);
+    if (memo === undefined) this.strideMemo.set(lanes, (memo = new Map()));
+    const known = memo.get(e);
+    if (known !== undefined) return known;
+    const s = this.laneStrideOf(e, lanes);
+    memo.set(e, s);
+    return s;
+  }
+
+  private laneStrideOf(e: KExpr, lanes: ReadonlyMap<KVar, Lane>): number | null {
     switch (e.k) {
       case "lit":
       case "sym":
@@ -1247,6 +1267,16 @@ class KernelWriter {
 
   /** Whether the lane-0 value of index `e` is known to be a multiple of 4. */
   private aligned(e: KExpr, lanes: ReadonlyMap<KVar, Lane>): boolean {
+    let memo = this.alignedMemo.get(lanes);
+    if (memo === undefined) this.alignedMemo.set(lanes, (memo = new Map()));
+    const known = memo.get(e);
+    if (known !== undefined) return known;
+    const a = this.alignedOf(e, lanes);
+    memo.set(e, a);
+    return a;
+  }
+
+  private alignedOf(e: KExpr, lanes: ReadonlyMap<KVar, Lane>): boolean {
     switch (e.k) {
       case "lit":
         return e.value % 4 === 0;
