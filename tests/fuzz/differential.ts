@@ -49,8 +49,11 @@
  *
  * where `s` is the largest change of that element of the f64 reference over
  * {@link SENSITIVITY_DRAWS} runs in which every f32 input and every f32
- * element each kernel writes is multiplied by 1 ± 2⁻²⁴ (one f32 rounding,
- * random signs; the kernels are wrapped in this harness only): the
+ * element each arithmetic kernel writes is multiplied by 1 ± 2⁻²⁴ (one f32
+ * rounding, random signs; the kernels are wrapped in this harness only;
+ * kernels that only select or move values, {@link EXACT_OPS}, round nothing
+ * and are left alone, which also keeps the `x == max(x)` masks of their
+ * derivatives intact): the
  * conditioning of the program at this point with respect to the rounding
  * that f32 storage of the inputs and of every stored intermediate already
  * costs. It covers, for example, `1 − tanh(y)²` where tanh saturates: `t`
@@ -76,6 +79,7 @@ import { compile } from "../../compiler/pipeline.js";
 import { gpuContext } from "../../runtime/backends/webgpu.js";
 import type { CpuKernel } from "../../runtime/backends/cpu.js";
 import { CompiledModule } from "../../runtime/module.js";
+import type { ProgramPlan } from "../../runtime/plan.js";
 import { Tensor, type TensorData } from "../../runtime/tensor.js";
 import type { GlStep } from "../gpu/webgl2.js";
 import { Rng } from "./rng.js";
@@ -1108,12 +1112,15 @@ function openPerturbed(
   const unit = programUnit(planned);
   const rng = new Rng(seed);
   const r = (): number => rng.next();
+  const exact = exactKernels(unit.plan);
   const cpu: Record<string, CpuKernel> = {};
   for (const [name, kernel] of Object.entries(kernels)) {
     cpu[name] = (i, o, s) => {
       kernel(i, o, s);
-      // f32 values are Float64Array at f64 precision; i32 and bool outputs are exact
-      if (o instanceof Float64Array)
+      // f32 values are Float64Array at f64 precision; i32 and bool outputs are exact, and so
+      // are selections and moves of values (perturbing a max would break the `x == max(x)`
+      // mask of its derivative, which divides by the number of ties: 0/0)
+      if (o instanceof Float64Array && !exact.has(name))
         for (let k = 0; k < o.length; k++) o[k] = o[k]! * (1 + (r() < 0.5 ? 1 : -1) * 2 ** -24);
     };
   }
@@ -1122,6 +1129,29 @@ function openPerturbed(
     { cpu },
     { backend: "cpu", precision: "f64", seed: INIT_SEED },
   );
+}
+
+/**
+ * Operations that round nothing in f32: they select, move or re-sign values
+ * already stored (`max`, `gather`, `transpose`, `where`, `abs`, ...), by the
+ * operation the plan's source table records for each CPU kernel.
+ */
+const EXACT_OPS =
+  /^(max over|min over|argmax over|broadcast|gather|transpose|reshape|slice|concat|pad|select|maximum|minimum|abs|unary -|stop_gradient)\b/;
+
+function exactKernels(plan: ProgramPlan): Set<string> {
+  const exact = new Set<string>();
+  const rounding = new Set<string>();
+  for (const f of Object.values(plan.functions))
+    for (const step of f.steps) {
+      const op = step.at === undefined ? undefined : plan.sources?.[step.at]?.op;
+      // one kernel's code can serve several steps, some without a recorded operation
+      if (op === undefined) continue;
+      if (EXACT_OPS.test(op)) exact.add(step.kernel);
+      else rounding.add(step.kernel);
+    }
+  for (const k of rounding) exact.delete(k);
+  return exact;
 }
 
 type Values = ReturnType<typeof inputValues>;
