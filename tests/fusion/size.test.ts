@@ -10,46 +10,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { KExpr, Kernel } from "../../compiler/kernel/kernelIr.js";
+import { exprSize } from "../../compiler/fusion/exprs.js";
+import type { Kernel } from "../../compiler/kernel/kernelIr.js";
+import { kernelExprs } from "../../compiler/kernel/walk.js";
 import { compile } from "../../compiler/pipeline.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-fusion-size-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Nodes of an expression printed as a tree (shared subexpressions counted at every use). */
-function treeSize(e: KExpr): number {
-  switch (e.k) {
-    case "lit":
-    case "var":
-    case "sym":
-    case "ref":
-    case "acc":
-      return 1;
-    case "load":
-      return 1 + treeSize(e.index);
-    case "idx":
-    case "binary":
-      return 1 + treeSize(e.a) + treeSize(e.b);
-    case "unary":
-    case "cast":
-      return 1 + treeSize(e.x);
-    case "select":
-      return 1 + treeSize(e.cond) + treeSize(e.a) + treeSize(e.b);
-    case "random":
-      return 1 + treeSize(e.seed) + treeSize(e.counter);
-  }
-}
-
+/** Nodes of a kernel printed as trees (shared subexpressions counted at every use). */
 function kernelSize(k: Kernel): number {
-  const blocks = [
-    k.epilogue,
-    ...(k.kind === "map" ? [] : k.kind === "reduce" ? [k.body.lets] : [k.a.lets, k.b.lets]),
-  ];
-  let n = k.stores.reduce((s, st) => s + treeSize(st.value), 0);
-  for (const lets of blocks) for (const s of lets) n += treeSize(s.expr);
-  if (k.kind === "reduce") n += treeSize(k.body.value);
-  if (k.kind === "matmul") n += treeSize(k.a.value) + treeSize(k.b.value);
-  return n;
+  return kernelExprs(k).reduce((n, e) => n + exprSize(e), 0);
 }
 
 /** Total printed size of the fused kernels of `source`. */
