@@ -7,6 +7,7 @@ import { Dims, type Dim } from "../core/dim.js";
 import type { DType } from "../core/dtype.js";
 import { invariant } from "../diagnostics/diagnostic.js";
 import type { IdxFn, KExpr, KVar } from "../kernel/kernelIr.js";
+import { forEachOperand } from "../kernel/walk.js";
 
 export const E = {
   lit(dtype: DType, value: number): KExpr {
@@ -144,38 +145,13 @@ const sizes = new WeakMap<KExpr, number>();
  * subexpressions counted at every use), saturating at 2^30.
  */
 export function exprSize(e: KExpr): number {
-  switch (e.k) {
-    case "lit":
-    case "var":
-    case "sym":
-    case "ref":
-    case "acc":
-      return 1;
-    default:
-      break;
-  }
   const known = sizes.get(e);
   if (known !== undefined) return known;
   let n = 1;
-  switch (e.k) {
-    case "load":
-      n += exprSize(e.index);
-      break;
-    case "idx":
-    case "binary":
-      n += exprSize(e.a) + exprSize(e.b);
-      break;
-    case "unary":
-    case "cast":
-      n += exprSize(e.x);
-      break;
-    case "select":
-      n += exprSize(e.cond) + exprSize(e.a) + exprSize(e.b);
-      break;
-    case "random":
-      n += exprSize(e.seed) + exprSize(e.counter);
-      break;
-  }
+  forEachOperand(e, (x) => {
+    n += exprSize(x);
+  });
+  if (n === 1) return 1; // a leaf
   n = Math.min(n, 2 ** 30);
   sizes.set(e, n);
   return n;

@@ -32,6 +32,36 @@ export function mapOperands(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
   }
 }
 
+/** Calls `f` on each direct operand of `e`, in order (nothing for leaves). */
+export function forEachOperand(e: KExpr, f: (x: KExpr) => void): void {
+  switch (e.k) {
+    case "lit":
+    case "var":
+    case "sym":
+    case "ref":
+    case "acc":
+      return;
+    case "load":
+      return f(e.index);
+    case "idx":
+    case "binary":
+      f(e.a);
+      return f(e.b);
+    case "unary":
+    case "cast":
+      return f(e.x);
+    case "select":
+      f(e.cond);
+      f(e.a);
+      return f(e.b);
+    case "random":
+      f(e.seed);
+      return f(e.counter);
+    default:
+      return assertNever(e, "kernel expression");
+  }
+}
+
 /** Rewrites every subexpression bottom-up with `f`. */
 export function mapExpr(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
   return f(mapOperands(e, (x) => mapExpr(x, f)));
@@ -40,10 +70,7 @@ export function mapExpr(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
 /** Calls `f` on every subexpression of `e`, `e` first. */
 export function visitExpr(e: KExpr, f: (x: KExpr) => void): void {
   f(e);
-  mapOperands(e, (x) => {
-    visitExpr(x, f);
-    return x;
-  });
+  forEachOperand(e, (x) => visitExpr(x, f));
 }
 
 /** Every let block of a kernel: epilogue, reduce prelude and body, matmul operands. */

@@ -8,7 +8,7 @@ import type { TensorData } from "../tensor.js";
 import { BackendLimitError } from "../errors.js";
 import { TYPED_ARRAY_MAX_LENGTH } from "../limits.js";
 import type { Backend } from "./index.js";
-import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
+import { checkFinite, type BackendOptions } from "./numerics.js";
 
 /** How `f32` data is stored on the CPU: `f64` computes in double precision (gradient checks). */
 export type Precision = "f32" | "f64";
@@ -177,18 +177,13 @@ export class CpuBackend implements Backend {
         symbols,
       );
       if (this.checkNumerics && fn.buffers[step.output]?.dtype === "f32") {
-        const bad = firstNonFinite(output, 0, output.length);
-        if (bad >= 0)
-          throw numericsError(
-            this.plan,
-            fn,
-            "cpu",
-            step.kernel,
-            step.at,
-            bad,
-            output[bad]!,
-            output.length,
-          );
+        checkFinite(output, 0, output.length, {
+          plan: this.plan,
+          fn,
+          backend: "cpu",
+          kernel: step.kernel,
+          at: step.at,
+        });
       }
     }
     const handed = new Set<number>();

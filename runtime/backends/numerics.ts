@@ -8,29 +8,34 @@
 import { NumericsError } from "../errors.js";
 import type { FunctionPlan, ProgramPlan } from "../plan.js";
 
-/** The index of the first NaN or infinity among `data[start .. start + n)`, relative to `start`; -1 when there is none. */
-export function firstNonFinite(data: ArrayLike<number>, start: number, n: number): number {
+/** The kernel whose output is checked: where an error says it came from. */
+export interface KernelSite {
+  readonly plan: ProgramPlan;
+  readonly fn: FunctionPlan;
+  readonly backend: string;
+  readonly kernel: string;
+  /** The output's entry in `plan.sources` (undefined or -1: not recorded). */
+  readonly at: number | undefined;
+}
+
+/**
+ * Throws a {@link NumericsError} for the first NaN or infinity among
+ * `data[start .. start + n)`, the `n` elements of one output of `site`.
+ */
+export function checkFinite(
+  data: ArrayLike<number>,
+  start: number,
+  n: number,
+  site: KernelSite,
+): void {
   for (let k = 0; k < n; k++) {
     const v = data[start + k]!;
     // v - v is NaN exactly for NaN and the infinities, and cheaper than Number.isFinite
-    if (v - v !== 0) return k;
+    if (v - v === 0) continue;
+    const { plan, at } = site;
+    const loc = at !== undefined && at >= 0 ? plan.sources?.[at] : undefined;
+    throw new NumericsError(site.backend, site.fn.name, site.kernel, k, v, loc ?? null, n);
   }
-  return -1;
-}
-
-/** The error for bad element `index` of an output of `size` elements, located through `plan.sources[at]`. */
-export function numericsError(
-  plan: ProgramPlan,
-  fn: FunctionPlan,
-  backend: string,
-  kernel: string,
-  at: number | undefined,
-  index: number,
-  value: number,
-  size: number,
-): NumericsError {
-  const loc = at !== undefined && at >= 0 ? plan.sources?.[at] : undefined;
-  return new NumericsError(backend, fn.name, kernel, index, value, loc ?? null, size);
 }
 
 /** Options every backend takes besides its plan and kernels. */

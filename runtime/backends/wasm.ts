@@ -25,7 +25,7 @@ import {
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import type { Backend } from "./index.js";
-import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
+import { checkFinite, type BackendOptions } from "./numerics.js";
 
 const PAGE = 65536;
 const ALIGN = 16;
@@ -621,18 +621,13 @@ export class WasmBackend implements Backend {
       if (spec.dtype !== "f32") return;
       const n = evalSize(spec.size, symbols);
       const base = need(addrs[b], `buffer ${b}`) >> 2;
-      const bad = firstNonFinite(heap.f32, base, n);
-      if (bad >= 0)
-        throw numericsError(
-          this.plan,
-          fn,
-          "wasm",
-          launch.kernel,
-          launch.at?.[w],
-          bad,
-          heap.f32[base + bad]!,
-          n,
-        );
+      checkFinite(heap.f32, base, n, {
+        plan: this.plan,
+        fn,
+        backend: "wasm",
+        kernel: launch.kernel,
+        at: launch.at?.[w],
+      });
     });
   }
 

@@ -32,7 +32,7 @@ import {
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import type { Backend } from "./index.js";
-import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
+import { checkFinite, type BackendOptions } from "./numerics.js";
 
 /** Returns a WebGL2 context, or null when it cannot make one. */
 export type GlLoader = () =>
@@ -930,18 +930,13 @@ export class WebGL2Backend implements Backend {
       if (spec.dtype !== "f32") continue;
       const n = evalSize(spec.size, symbols);
       const values = this.download(need(texs[b], `buffer ${b}`), "f32", n);
-      const bad = firstNonFinite(values, 0, n);
-      if (bad >= 0)
-        throw numericsError(
-          this.plan,
-          fn,
-          "webgl2",
-          launch.kernel,
-          launch.at?.[slot - reads],
-          bad,
-          values[bad]!,
-          n,
-        );
+      checkFinite(values, 0, n, {
+        plan: this.plan,
+        fn,
+        backend: "webgl2",
+        kernel: launch.kernel,
+        at: launch.at?.[slot - reads],
+      });
     }
   }
 

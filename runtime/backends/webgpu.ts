@@ -22,7 +22,7 @@ import {
 } from "../plan.js";
 import type { TensorData } from "../tensor.js";
 import type { Backend } from "./index.js";
-import { firstNonFinite, numericsError, type BackendOptions } from "./numerics.js";
+import { checkFinite, type BackendOptions } from "./numerics.js";
 
 /** Returns a WebGPU entry point (`navigator.gpu` or Dawn's `create([])`), or null when there is none. */
 export type GpuLoader = () => Promise<GPU | null | undefined>;
@@ -696,18 +696,13 @@ export class WebGpuBackend implements Backend {
       );
       for (const c of checks) {
         const values = new Float32Array(c.staging.getMappedRange(), 0, c.n);
-        const bad = firstNonFinite(values, 0, c.n);
-        if (bad >= 0)
-          throw numericsError(
-            this.plan,
-            fn,
-            "webgpu",
-            c.launch.kernel,
-            c.launch.at?.[c.write],
-            bad,
-            values[bad]!,
-            c.n,
-          );
+        checkFinite(values, 0, c.n, {
+          plan: this.plan,
+          fn,
+          backend: "webgpu",
+          kernel: c.launch.kernel,
+          at: c.launch.at?.[c.write],
+        });
         c.staging.unmap();
       }
     } catch (e) {
