@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { describe, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 
 /** Debian's chromium; `NNC_CHROMIUM` names another binary (or a missing one, to test the skip). */
 export const CHROMIUM = process.env["NNC_CHROMIUM"] ?? "/usr/bin/chromium";
@@ -208,5 +208,42 @@ export async function openBrowser(extraArgs: readonly string[] = []): Promise<Br
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What {@link openSuitePage} opened. */
+export interface SuitePage {
+  readonly server: Server;
+  readonly browser: Browser;
+  readonly page: BrowserPage;
+}
+
+/**
+ * For the tests of the enclosing `describe`: serves this folder, starts
+ * Chromium and opens `page` before them; prints the browser console (if
+ * anything was logged) and closes both after them. `needs` is the file of
+ * `dist/` the page imports: without it the suite fails saying to run
+ * `npm run build`. Returns a getter valid inside the tests.
+ */
+export function openSuitePage(page: string, needs: string): () => SuitePage {
+  let opened: SuitePage | null = null;
+  let server: Server | null = null;
+  let browser: Browser | null = null;
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, needs)))
+      throw new Error(`dist/${needs} is missing: run \`npm run build\` before the browser tests`);
+    server = await serve();
+    browser = await openBrowser();
+    opened = { server, browser, page: await browser.open(`${origin(server)}/${page}`) };
+  }, 120_000);
+  afterAll(async () => {
+    const log = browser?.logs() ?? [];
+    if (log.length > 0) console.log(`browser console:\n  ${log.join("\n  ")}`);
+    await browser?.close();
+    await closeServer(server);
+  });
+  return () => {
+    if (opened === null) throw new Error(`${page} is not open (its beforeAll failed)`);
+    return opened;
   };
 }

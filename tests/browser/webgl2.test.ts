@@ -8,10 +8,7 @@
  * Without `/usr/bin/chromium` the file is skipped (install it with
  * `bash scripts/install-gpu-hosts.sh`); under `CI=true` that is a failure.
  */
-import { existsSync } from "node:fs";
-import type { Server } from "node:http";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { ModuleOptions } from "../../runtime/module.js";
 import type {
   GlslKernelSource,
@@ -20,14 +17,11 @@ import type {
   WasmProgramSource,
 } from "../../runtime/plan.js";
 import {
-  closeServer,
   describeBrowser,
-  DIST,
-  openBrowser,
+  openSuitePage,
   origin,
-  serve,
-  type Browser,
   type BrowserPage,
+  type SuitePage,
 } from "./session.js";
 import { ADD_PLAN, GLSL, PLAN, WGSL } from "./webgl2-fixtures.js";
 import { elementwise, program } from "../wasm/fixtures.js";
@@ -58,9 +52,10 @@ interface Reply {
   error?: Failure;
 }
 
-let server: Server | null = null;
-let browser: Browser | null = null;
-let page: BrowserPage | null = null;
+/** The page, once the suite has opened it. */
+let suite: () => SuitePage = () => {
+  throw new Error("webgl2.html is not open");
+};
 
 interface Job {
   plan?: ProgramPlan;
@@ -72,8 +67,8 @@ interface Job {
 }
 
 /** Runs a script on the page (default: PLAN with every GLSL kernel, on webgl2, seed 10). */
-async function run(job: Job, on: BrowserPage | null = page): Promise<Reply> {
-  return on!.evaluate<Reply>("glRun", {
+async function run(job: Job, on: BrowserPage = suite().page): Promise<Reply> {
+  return on.evaluate<Reply>("glRun", {
     plan: job.plan ?? PLAN,
     glsl: job.glsl ?? GLSL,
     wgsl: job.wgsl,
@@ -105,25 +100,10 @@ const f32 = (xs: number[]) => xs.map(Math.fround);
 const range = <T>(n: number, f: (k: number) => T): T[] => Array.from({ length: n }, (_, k) => f(k));
 
 describeBrowser("the WebGL2 backend in headless Chromium", () => {
-  beforeAll(async () => {
-    if (!existsSync(join(DIST, "runtime", "backends", "webgl2.js")))
-      throw new Error(
-        "dist/runtime/backends/webgl2.js is missing: run `npm run build` before the browser tests",
-      );
-    server = await serve();
-    browser = await openBrowser();
-    page = await browser.open(`${origin(server)}/webgl2.html`);
-  }, 120_000);
-
-  afterAll(async () => {
-    const log = browser?.logs() ?? [];
-    if (log.length > 0) console.log(`browser console:\n  ${log.join("\n  ")}`);
-    await browser?.close();
-    await closeServer(server);
-  });
+  suite = openSuitePage("webgl2.html", "runtime/backends/webgl2.js");
 
   it("opens a context with float render targets and reports its renderer and limits", async () => {
-    const info = await page!.evaluate<{
+    const info = await suite().page.evaluate<{
       renderer?: string;
       limits?: Record<string, number>;
       error?: Failure;
@@ -337,7 +317,7 @@ describeBrowser("the WebGL2 backend in headless Chromium", () => {
   it('"auto" picks WebGPU first, WebGL2 for a module without WGSL, and says so', async () => {
     const args: Arg[] = [[1.5], [2]];
     // both run on SwiftShader in this Chromium: software renderers come after wasm
-    expect(await page!.evaluate<string[]>("glBackends")).toEqual([
+    expect(await suite().page.evaluate<string[]>("glBackends")).toEqual([
       "wasm",
       "webgpu",
       "webgl2",
@@ -396,7 +376,7 @@ describeBrowser("the WebGL2 backend in headless Chromium", () => {
   });
 
   it('"auto" picks WebGL2 on a page without navigator.gpu', async () => {
-    const hidden = await browser!.open(`${origin(server!)}/webgl2.html`, {
+    const hidden = await suite().browser.open(`${origin(suite().server)}/webgl2.html`, {
       initScript: "delete Navigator.prototype.gpu;",
     });
     expect(await hidden.evaluate<string[]>("glBackends")).toEqual(["wasm", "webgl2", "cpu"]);

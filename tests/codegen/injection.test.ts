@@ -24,7 +24,7 @@
  *   parameters replaced by their (hostile) paths.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -34,6 +34,7 @@ import type { PlannedProgram } from "../../compiler/codegen/program.js";
 import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
 import { compile } from "../../compiler/pipeline.js";
 import { describeGpu, gpuAvailable } from "../gpu/device.js";
+import { STRICT, typeErrors } from "./typecheck.js";
 import {
   CLASS_NAMES,
   fill,
@@ -284,29 +285,11 @@ describe("the emitted TypeScript, JavaScript and declarations", () => {
       join(TMP, "wide.ts"),
       join(TMP, "wide.d.ts"),
     ];
-    const program = ts.createProgram(files, {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+    const errors = typeErrors(files, {
+      ...STRICT,
       types: ["node", "@webgpu/types"],
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      exactOptionalPropertyTypes: true,
-      verbatimModuleSyntax: true,
-      isolatedModules: true,
-      noImplicitOverride: true,
-      noImplicitReturns: true,
-      noEmit: true,
       // TypeScript's own lib files are not what is under test
       skipDefaultLibCheck: true,
-    });
-    const errors = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where =
-        d.file && d.start !== undefined
-          ? `${relative(process.cwd(), d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: `
-          : "";
-      return where + ts.flattenDiagnosticMessageText(d.messageText, "\n");
     });
     expect(errors).toEqual([]);
   }, 120_000);

@@ -9,10 +9,10 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import type { EmittedFile } from "../../compiler/codegen/host.js";
 import { compile, type CompileOptions } from "../../compiler/pipeline.js";
+import { STRICT, typeErrors } from "../codegen/typecheck.js";
 
 const PROGRAMS = ["elementwise", "reduction", "tiny_model"] as const;
 const TMP = resolve("tests/.tmp/golden");
@@ -42,36 +42,6 @@ function writeAll(dir: string, files: readonly EmittedFile[]): void {
   }
 }
 
-/** The project's strict settings (tsconfig.json), for one generated file. */
-const STRICT: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
-  types: ["node"],
-  strict: true,
-  noUncheckedIndexedAccess: true,
-  exactOptionalPropertyTypes: true,
-  verbatimModuleSyntax: true,
-  isolatedModules: true,
-  noImplicitOverride: true,
-  noFallthroughCasesInSwitch: true,
-  noImplicitReturns: true,
-  noEmit: true,
-};
-
-/** Type errors of `file` (and of the options), rendered; other files' own errors are not its concern. */
-function typeErrors(file: string, options: ts.CompilerOptions): string[] {
-  const program = ts.createProgram([file], options);
-  const sf = program.getSourceFile(file);
-  expect(sf, file).toBeDefined();
-  const diags = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...ts.getPreEmitDiagnostics(program, sf)];
-  return diags.map((d) => {
-    const where = d.file && d.start !== undefined ? `${relative(process.cwd(), d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : "";
-    return where + ts.flattenDiagnosticMessageText(d.messageText, "\n");
-  });
-}
-
 describe.each(PROGRAMS)("%s", (name) => {
   it("emits the TypeScript module of its snapshot", async () => {
     const source = await moduleSource(name);
@@ -93,13 +63,13 @@ describe.each(PROGRAMS)("%s", (name) => {
       return { path: `nnc-runtime/${path}.ts`, contents: `export * from "${target.startsWith(".") ? target : `./${target}`}";\n` };
     });
     writeAll(dir, [{ path: `${name}.ts`, contents: source }, ...shims]);
-    expect(typeErrors(join(dir, `${name}.ts`), STRICT)).toEqual([]);
+    expect(typeErrors([join(dir, `${name}.ts`)], STRICT)).toEqual([]);
   });
 
   it("type-checks as written by a build, against the copied runtime's declarations", async () => {
     const dir = join(TMP, "build", name);
     writeAll(dir, await emit(name));
-    expect(typeErrors(join(dir, `${name}.ts`), { ...STRICT, skipLibCheck: false })).toEqual([]);
+    expect(typeErrors([join(dir, `${name}.ts`)], { ...STRICT, skipLibCheck: false })).toEqual([]);
   });
 
   it("builds byte-identical files twice", async () => {

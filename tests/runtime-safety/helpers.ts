@@ -1,6 +1,8 @@
 /** Compiling the runtime-safety test programs, and loading them on a backend. */
 import { loadInProcess } from "../../compiler/codegen/inprocess.js";
 import type { PlannedProgram, PlannedUnit } from "../../compiler/codegen/program.js";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { compile } from "../../compiler/pipeline.js";
 import { gpuContext, type GpuContext } from "../../runtime/backends/webgpu.js";
 import type { CompiledModule, ModuleOptions } from "../../runtime/module.js";
@@ -65,4 +67,14 @@ export async function countedContext(): Promise<{ ctx: GpuContext; live: Set<GPU
     ctx.lost = info.message || String(info.reason);
   });
   return { ctx, live };
+}
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** Heap bytes in use after two full collections. */
+export function heapUsed(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
 }

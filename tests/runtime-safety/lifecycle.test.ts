@@ -4,25 +4,13 @@
  * memory; a lost WebGPU device fails the next call and a call in flight with
  * an error naming the backend and the loss, never a hang.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { WasmBackend } from "../../runtime/backends/wasm.js";
 import { WebGpuBackend } from "../../runtime/backends/webgpu.js";
 import { ModuleDisposedError } from "../../runtime/module.js";
 import type { GpuKernelSource } from "../../runtime/plan.js";
 import { describeGpu, gpuAvailable } from "../gpu/device.js";
-import { countedContext, load, program } from "./helpers.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Heap bytes in use after two full collections. */
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { countedContext, heapUsed, load, program } from "./helpers.js";
 
 const tiny = await program("tiny");
 const gpu = await gpuAvailable();

@@ -6,8 +6,6 @@
  * first 1,000 steps (warm: every cache filled) and at the end, and may not
  * grow past the stated bounds.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { WasmBackend } from "../../runtime/backends/wasm.js";
 import { WebGpuBackend } from "../../runtime/backends/webgpu.js";
@@ -16,16 +14,7 @@ import { CpuBackend } from "../../runtime/backends/cpu.js";
 import { compileKernels } from "../../compiler/codegen/inprocess.js";
 import type { GpuKernelSource } from "../../runtime/plan.js";
 import { describeGpu, gpuAvailable } from "../gpu/device.js";
-import { countedContext, program } from "./helpers.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { countedContext, heapUsed, program } from "./helpers.js";
 
 const tiny = await program("tiny");
 const gpu = await gpuAvailable();

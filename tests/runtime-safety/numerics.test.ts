@@ -152,21 +152,17 @@ describe("checkNumerics", () => {
     ).rejects.toThrow(ArgumentError);
   });
 
-  it("nnc train --check-numerics prints file:line:col: error: and exits 1", async () => {
+  /** `nnc train tests/runtime-safety/drift.nn --backend cpu <flags>`: its exit status and stderr. */
+  async function trainDrift(flags: string[], out: string): Promise<{ code: number; err: string }> {
     let err = "";
     const io = { out: () => undefined, err: (t: string) => void (err += t) };
-    const code = await main(
-      [
-        "train",
-        "tests/runtime-safety/drift.nn",
-        "--backend",
-        "cpu",
-        "--check-numerics",
-        "-o",
-        "tests/.tmp/runtime-safety/cli",
-      ],
-      io,
-    );
+    const args = ["train", "tests/runtime-safety/drift.nn", "--backend", "cpu", ...flags];
+    const code = await main([...args, "-o", `tests/.tmp/runtime-safety/${out}`], io);
+    return { code, err };
+  }
+
+  it("nnc train --check-numerics prints file:line:col: error: and exits 1", async () => {
+    const { code, err } = await trainDrift(["--check-numerics"], "cli");
     expect(code).toBe(1);
     expect(err).toMatch(
       /tests\/runtime-safety\/drift\.nn:11:49: error: `sqrt\(2\.0 - w\)` \(sqrt\) produced NaN in function step at training step 3: kernel k\d+ wrote it at element 0 of 1 \(backend cpu\)/,
@@ -178,19 +174,7 @@ describe("checkNumerics", () => {
   });
 
   it("nnc train without --check-numerics reports the non-finite loss instead", async () => {
-    let err = "";
-    const io = { out: () => undefined, err: (t: string) => void (err += t) };
-    const code = await main(
-      [
-        "train",
-        "tests/runtime-safety/drift.nn",
-        "--backend",
-        "cpu",
-        "-o",
-        "tests/.tmp/runtime-safety/cli2",
-      ],
-      io,
-    );
+    const { code, err } = await trainDrift([], "cli2");
     expect(code).toBe(1);
     expect(err).not.toContain("error: `sqrt");
     expect(err).toMatch(/NaN|non-finite/);

@@ -5,21 +5,9 @@
  * the first NaN or infinity stops the call with a NumericsError naming the
  * source expression. Skipped without Chromium (a failure under `CI=true`).
  */
-import { existsSync } from "node:fs";
-import type { Server } from "node:http";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { GlslKernelSource } from "../../runtime/plan.js";
-import {
-  closeServer,
-  describeBrowser,
-  DIST,
-  openBrowser,
-  origin,
-  serve,
-  type Browser,
-  type BrowserPage,
-} from "../browser/session.js";
+import { describeBrowser, openSuitePage } from "../browser/session.js";
 import { program } from "./helpers.js";
 
 interface Failure {
@@ -37,29 +25,12 @@ const glsl: Record<string, GlslKernelSource> = Object.fromEntries(
   bad.planned.glslKernels.map((k) => [k.name, k.source]),
 );
 
-let server: Server | null = null;
-let browser: Browser | null = null;
-let page: BrowserPage | null = null;
-
 describeBrowser("checkNumerics on WebGL2 in headless Chromium", () => {
-  beforeAll(async () => {
-    if (!existsSync(join(DIST, "runtime", "backends", "numerics.js")))
-      throw new Error(
-        "dist/runtime/backends/numerics.js is missing: run `npm run build` before the browser tests",
-      );
-    server = await serve();
-    browser = await openBrowser();
-    page = await browser.open(`${origin(server)}/webgl2.html`);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await closeServer(server);
-  });
+  const suite = openSuitePage("webgl2.html", "runtime/backends/numerics.js");
 
   it("names the expression of the first NaN or infinity; off, the call returns them", async () => {
     const run = (checkNumerics: boolean) =>
-      page!.evaluate<Reply>("glRun", {
+      suite().page.evaluate<Reply>("glRun", {
         plan: bad.unit.plan,
         glsl,
         options: { backend: "webgl2", checkNumerics },
